@@ -1,0 +1,159 @@
+"""The connector's data: what a plan says and what units owe.
+
+Every stage passes these pydantic models along:
+plan (document -> Plan) -> schedule (Plan + units -> Obligations) ->
+render (-> iCalendar, folder names) -> sync -> collect (-> Submissions) -> register.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MilestoneKind(StrEnum):
+    ONCE = "once"
+    YEARLY = "yearly"
+    HALF_YEARLY = "half_yearly"
+    QUARTERLY = "quarterly"
+    MONTHLY = "monthly"
+    ONGOING = "ongoing"
+    TERM = "term"
+    UNKNOWN = "unknown"
+
+
+RECURRING_KINDS = {MilestoneKind.YEARLY, MilestoneKind.HALF_YEARLY, MilestoneKind.QUARTERLY, MilestoneKind.MONTHLY}
+
+
+class Milestone(BaseModel):
+    """One deadline of a task, as the plan words it and as the connector reads it."""
+
+    phrase: str
+    kind: MilestoneKind
+    due: date | None = None  # first due date
+    start: date | None = None  # first period's start, where known
+    rrule: str | None = None  # RFC 5545 RRULE for recurring kinds, e.g. "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31"
+    needs_review: bool = False
+    # Beyond the public JSON form (issue 2), kept for the later stages:
+    years: list[int] = Field(default_factory=list)  # term-based: the calendar years it falls in
+    clause: str = ""  # the clause of the task text this milestone closes
+    line: int | None = None  # 1-based line in the source document
+    flags: list[str] = Field(default_factory=list)  # human-readable reasons for review
+    units: list[str] = Field(default_factory=list)  # narrowed to these unit ids (from the mapping)
+    unit_kinds: list[str] = Field(default_factory=list)  # narrowed to these unit kinds (from the mapping)
+
+
+class Task(BaseModel):
+    number: int
+    title: str
+    text: str
+    lead: list[str] = Field(default_factory=list)
+    cooperating: list[str] = Field(default_factory=list)
+    milestones: list[Milestone] = Field(default_factory=list)
+    line: int | None = None
+
+
+class Plan(BaseModel):
+    title: str
+    code: str = ""  # short slug used in names and UIDs, e.g. "21-kl-tw"
+    issuer: str | None = None
+    signer: str | None = None
+    issued: date | None = None
+    year: int | None = None  # the plan's year (issue date, else earliest deadline year)
+    term: tuple[int, int] | None = None  # e.g. (2020, 2025)
+    horizon: int | None = None  # last year recurring milestones are expanded to
+    annual_report_due: tuple[int, int] = (12, 15)  # (month, day) of the yearly report obligation
+    purpose: list[str] = Field(default_factory=list)  # section I paragraphs
+    organization: list[str] = Field(default_factory=list)  # section III paragraphs
+    tasks: list[Task] = Field(default_factory=list)
+    source: str | None = None
+
+    def public_json(self) -> dict:
+        """The JSON form scripts depend on (issue 2)."""
+        return {
+            "title": self.title,
+            "tasks": [
+                {
+                    "number": t.number,
+                    "title": t.title,
+                    "text": t.text,
+                    "lead": t.lead,
+                    "cooperating": t.cooperating,
+                    "milestones": [
+                        {
+                            "phrase": m.phrase,
+                            "kind": m.kind.value,
+                            "due": m.due.isoformat() if m.due else None,
+                            "start": m.start.isoformat() if m.start else None,
+                            "rrule": m.rrule,
+                            "needs_review": m.needs_review,
+                        }
+                        for m in t.milestones
+                    ],
+                }
+                for t in self.tasks
+            ],
+        }
+
+
+class Unit(BaseModel):
+    """A grassroots unit that owes reports; its members are a Nextcloud group."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    group: str
+    kind: str = ""
+    file_drop: bool = False  # also give it an upload-only public link
+
+
+class Obligation(BaseModel):
+    """What one unit owes for one milestone in one period: one VTODO, one upload folder, one register row.
+
+    task == 0 and milestone == 0 is the plan's periodic report (section III: "định kỳ hằng năm báo cáo").
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: str
+    task: int
+    milestone: int  # 1-based index into Task.milestones; 0 for the periodic report
+    period: str  # "2022", "2022-H1", "2022-Q1", "2022-02", "2022-02-28" (once), "ongoing"
+    due: date | None
+    start: date | None = None
+    kind: MilestoneKind
+    folder: str  # upload folder relative to the plan's root, e.g. "Chi bộ A/03 – Xây dựng kế hoạch/Tháng 02-2022"
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit}/{self.task}/{self.milestone}/{self.period}"
+
+
+class RemoteFile(BaseModel):
+    """A file seen in the report tree."""
+
+    path: str  # relative to the plan's root folder, "/"-separated, not percent-encoded
+    name: str
+    size: int
+    uploaded_at: datetime | None  # aware; nc:upload_time or getlastmodified
+    href: str = ""
+    etag: str | None = None
+
+
+class Status(StrEnum):
+    SUBMITTED_ON_TIME = "submitted_on_time"
+    SUBMITTED_LATE = "submitted_late"
+    OVERDUE = "overdue"
+    DUE_SOON = "due_soon"
+    NOT_DUE = "not_due"
+
+
+STATUS_LABELS_VI = {
+    Status.SUBMITTED_ON_TIME: "Hoàn thành đúng hạn",
+    Status.SUBMITTED_LATE: "Hoàn thành quá hạn",
+    Status.OVERDUE: "Quá hạn chưa hoàn thành",
+    Status.DUE_SOON: "Sắp đến hạn",
+    Status.NOT_DUE: "Chưa đến hạn",
+}
