@@ -1,0 +1,40 @@
+"""Shared fixtures: real embedded CalDAV/WebDAV servers on 127.0.0.1 and an HTTP session for them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from connector.embedded import EmbeddedServers
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    """Radicale + WsgiDAV started on free ports, data in tmp_path/data.
+
+    User `admin` / `test-pass`, plus `unit_a` / `unit-a-pass` (a unit's account).
+    """
+    servers = EmbeddedServers(tmp_path / "data", password="test-pass", extra_users={"unit_a": "unit-a-pass"})
+    servers.start()
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture
+def dav_session(embedded):
+    """A requests.Session logged in as the embedded servers' main user, ignoring proxy/CA env vars."""
+    with requests.Session() as session:
+        session.auth = requests.auth.HTTPBasicAuth(embedded.user, embedded.password)
+        session.trust_env = False
+        yield session
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """test-artifacts/ at the project root, for screenshots and other files worth keeping."""
+    path = Path(__file__).parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
