@@ -20,6 +20,7 @@ import threading
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, urljoin
 
 import tomli_w
@@ -30,6 +31,7 @@ from connector.log import register_secret
 log = logging.getLogger("plan-connector.embedded")
 
 CREDENTIALS_FILE = "credentials.toml"
+_CALDAV = "{urn:ietf:params:xml:ns:caldav}"
 _THREADS = 10  # per server; the sync runs a bounded number of requests in parallel
 
 
@@ -209,7 +211,6 @@ def _radicale_app(data_dir: Path, users: dict[str, str]):
 def _wsgidav_app(files_dir: Path, users: dict[str, str]):
     from wsgidav.wsgidav_app import WsgiDAVApp
 
-    logging.getLogger("wsgidav").setLevel(logging.WARNING)
     config = {
         "provider_mapping": {"/": str(files_dir)},
         "simple_dc": {"user_mapping": {"*": {name: {"password": secret} for name, secret in users.items()}}},
@@ -220,18 +221,32 @@ def _wsgidav_app(files_dir: Path, users: dict[str, str]):
         "verbose": 1,
         "logging": {"enable": False},
     }
-    return WsgiDAVApp(config)
+    # Building the app warns about choices made on purpose here (basic auth without TLS on a local
+    # port, CORS off); keep those out of every run's log, but let warnings at request time through.
+    wsgidav_log = logging.getLogger("wsgidav")
+    wsgidav_log.setLevel(logging.ERROR)
+    try:
+        return WsgiDAVApp(config)
+    finally:
+        wsgidav_log.setLevel(logging.WARNING)
 
 
 # -- `plan-connector serve` ---------------------------------------------------------------------
 
-def list_calendars(servers: EmbeddedServers) -> list[tuple[str, str]]:
-    """(display name, absolute URL) of every calendar in the user's calendar home."""
+class CalendarInfo(NamedTuple):
+    name: str  # display name
+    url: str  # absolute URL, ending in "/"
+    components: tuple[str, ...]  # e.g. ("VEVENT",) for a calendar, ("VTODO",) for a task list
+
+
+def list_calendars(servers: EmbeddedServers) -> list[CalendarInfo]:
+    """Every calendar and task list in the user's calendar home (one PROPFIND, Depth 1), by name."""
     import requests
     from defusedxml import ElementTree
 
-    body = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:">'
-            "<d:prop><d:displayname/><d:resourcetype/></d:prop></d:propfind>")
+    body = ('<?xml version="1.0" encoding="utf-8"?>'
+            '<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            "<d:prop><d:displayname/><d:resourcetype/><c:supported-calendar-component-set/></d:prop></d:propfind>")
     with requests.Session() as session:
         session.trust_env = False
         resp = session.request("PROPFIND", servers.calendar_home, data=body.encode(), timeout=10,
@@ -242,11 +257,12 @@ def list_calendars(servers: EmbeddedServers) -> list[tuple[str, str]]:
                           status=resp.status_code, method="PROPFIND", url=servers.calendar_home)
     calendars = []
     for response in ElementTree.fromstring(resp.content).iter("{DAV:}response"):
-        if response.find(".//{DAV:}resourcetype/{urn:ietf:params:xml:ns:caldav}calendar") is None:
+        if response.find(f".//{{DAV:}}resourcetype/{_CALDAV}calendar") is None:
             continue
         url = urljoin(servers.calendar_home, response.findtext("{DAV:}href", ""))
         name = response.findtext(".//{DAV:}displayname") or url.rstrip("/").rsplit("/", 1)[-1]
-        calendars.append((name, url))
+        components = tuple(sorted(comp.get("name", "") for comp in response.iter(f"{_CALDAV}comp")))
+        calendars.append(CalendarInfo(name, url, components))
     return sorted(calendars)
 
 
@@ -259,7 +275,9 @@ def _serve_banner(servers: EmbeddedServers, calendars: list[tuple[str, str]]) ->
     ]
     if calendars:
         lines.append("Calendars:")
-        lines += [f"  {name}: {url}" for name, url in calendars]
+        for calendar in calendars:
+            kind = "tasks" if calendar.components == ("VTODO",) else "events" if "VTODO" not in calendar.components else "events, tasks"
+            lines.append(f"  {calendar.name} ({kind}): {calendar.url}")
     else:
         lines.append("Calendars:      none yet (run `plan-connector sync` or `plan-connector demo`)")
     lines += [
@@ -274,7 +292,10 @@ def _serve_banner(servers: EmbeddedServers, calendars: list[tuple[str, str]]) ->
         f"  iOS: Settings > Calendar > Accounts > Add Account > Other > Add CalDAV Account; server {servers.calendar_home}",
         f"  Files: any WebDAV client (file manager, Cyberduck, rclone) at {servers.files_root}",
     ]
-    if servers.host in ("127.0.0.1", "localhost", "::1"):
+    if servers.host in ("", "0.0.0.0", "::"):
+        lines.append("  Listening on all interfaces: from another device use this computer's LAN address instead of"
+                     f" {_url_host(servers.host)} (plain HTTP: trusted networks only).")
+    elif servers.host in ("127.0.0.1", "localhost", "::1"):
         lines.append("  Phones cannot reach 127.0.0.1: restart with --host 0.0.0.0 and use this computer's LAN address"
                      " (plain HTTP: trusted networks only).")
     return "\n".join(lines)
