@@ -1,0 +1,167 @@
+"""plan-connector.toml and mappings/units.toml: read, check, resolve relative paths.
+
+Passwords come from `PLAN_CONNECTOR_PASSWORD` or `server.password_file`, never from the command line.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from connector.errors import ConfigError
+from connector.log import register_secret
+from connector.models import Unit
+
+DEFAULT_CONFIG = "plan-connector.toml"
+DEFAULT_PLAN_DOCUMENT = "mappings/plans/ke-hoach-21-kl-tw.txt"
+DEFAULT_UNITS = "mappings/units.example.toml"
+
+
+class ServerConfig(BaseModel):
+    kind: Literal["nextcloud", "dav", "embedded"] = "embedded"
+    url: str = ""
+    user: str = ""
+    password_file: str | None = None
+    password: str | None = Field(default=None, exclude=True, repr=False)
+    caldav_home: str = ""  # kind = "dav": URL of the user's calendar home
+    files_root: str = ""  # kind = "dav": URL of the WebDAV folder the plan's tree lives under
+    web_url: str = ""  # optional: base of links people click (Nextcloud: <url>/apps/files/?dir=)
+    ca_bundle: str | None = None
+    verify_tls: bool = True
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    data_dir: str = "plan-connector-data"  # kind = "embedded"
+
+
+class PlanConfig(BaseModel):
+    document: str | None = None
+    mapping: str | None = None
+    units: str = DEFAULT_UNITS
+    root_folder: str = ""  # default: "Báo cáo/<plan label>"
+    register_folder: str = "_Tổng hợp"  # inside the root, shared with the coordinating groups only
+    coordinator_groups: list[str] = Field(default_factory=list)
+    create_groups: bool = False
+    publish: bool = False
+    alarm_days: list[int] = Field(default_factory=lambda: [7, 1])
+    due_soon_days: int = 7
+    file_drop_expire: date | None = None
+    file_drop_note: str = "Nộp báo cáo thực hiện kế hoạch vào đây"
+
+
+class SyncConfig(BaseModel):
+    parallel: int = 4
+    max_delete_fraction: float = 0.5
+
+
+class RemindersConfig(BaseModel):
+    enabled: bool = False
+
+
+class Config(BaseModel):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    state_dir: str | None = None
+    path: str | None = Field(default=None, exclude=True)  # where it was read from
+
+
+def _resolve(base: Path, value: str | None) -> str | None:
+    if not value:
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -> Config:
+    """Read the config (or fall back to the embedded default when none exists) and apply env overrides."""
+    env = os.environ if env is None else env
+    data: dict = {}
+    base = Path.cwd()
+    cfg_path = Path(path) if path else Path(DEFAULT_CONFIG)
+    if path and not cfg_path.is_file():
+        raise ConfigError("config file not found", path=str(cfg_path))
+    if cfg_path.is_file():
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"not valid TOML: {exc}", path=str(cfg_path)) from None
+        base = cfg_path.resolve().parent
+    state_dir = data.pop("state", {}).get("dir") if isinstance(data.get("state"), dict) else None
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{where}: {first['msg']}", path=str(cfg_path)) from None
+    cfg.path = str(cfg_path) if cfg_path.is_file() else None
+    cfg.state_dir = state_dir
+    s = cfg.server
+    if env.get("PLAN_CONNECTOR_URL"):
+        s.url = env["PLAN_CONNECTOR_URL"]
+        if s.kind == "embedded" and not cfg.path:
+            s.kind = "nextcloud"
+    if env.get("PLAN_CONNECTOR_USER"):
+        s.user = env["PLAN_CONNECTOR_USER"]
+    s.password_file = _resolve(base, s.password_file)
+    s.ca_bundle = _resolve(base, s.ca_bundle)
+    s.data_dir = _resolve(base, s.data_dir) or s.data_dir
+    p = cfg.plan
+    p.document = _resolve(base, p.document)
+    p.mapping = _resolve(base, p.mapping)
+    p.units = _resolve(base, p.units) or p.units
+    if not p.document and not p.mapping:
+        p.document = _resolve(base, DEFAULT_PLAN_DOCUMENT)
+    if env.get("PLAN_CONNECTOR_PASSWORD"):
+        s.password = env["PLAN_CONNECTOR_PASSWORD"]
+    elif s.password_file:
+        try:
+            s.password = Path(s.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the password file: {exc.strerror}", path=s.password_file) from None
+    register_secret(s.password)
+    if s.kind != "embedded":
+        if not s.url and s.kind == "nextcloud":
+            raise ConfigError("server.url is required for kind = \"nextcloud\" (or set PLAN_CONNECTOR_URL)", path=cfg.path)
+        if s.kind == "dav" and not (s.caldav_home and s.files_root):
+            raise ConfigError("kind = \"dav\" needs server.caldav_home and server.files_root", path=cfg.path)
+        if not s.user:
+            raise ConfigError("server.user is required (or set PLAN_CONNECTOR_USER)", path=cfg.path)
+        if not s.password:
+            raise ConfigError("no password: set server.password_file or PLAN_CONNECTOR_PASSWORD "
+                              "(use a Nextcloud app password, never the account password)", path=cfg.path)
+    return cfg
+
+
+def load_units(path: str) -> list[Unit]:
+    """Read `[[units]]` tables (id, name, group, kind, file_drop); ids and groups must be unique."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read units file: {exc.strerror}", path=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    raw = data.get("units")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("no [[units]] tables found", path=path)
+    units: list[Unit] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw, 1):
+        try:
+            unit = Unit.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(x) for x in first["loc"])
+            raise ConfigError(f"unit #{i} ({item.get('id', '?')}): {field}: {first['msg']}", path=path) from None
+        if unit.id in seen:
+            raise ConfigError(f"unit #{i}: duplicate id {unit.id!r}", path=path)
+        seen.add(unit.id)
+        units.append(unit)
+    return units
