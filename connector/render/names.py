@@ -1,0 +1,189 @@
+"""Folder names, collection names and UIDs (pure).
+
+Human names are Vietnamese and NFC; collection slugs and UIDs are ASCII `[a-z0-9-]`.
+UIDs depend on the plan code, task, milestone, unit *id* and period only, so they survive
+re-runs and unit renames.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+import unicodedata
+from datetime import date
+
+from connector.models import Obligation, Plan, Task, Unit
+
+REPORT_FOLDER = "Báo cáo hằng năm"
+TASK_FOLDER_MAX = 70
+
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+_UNSAFE_PATH_CHARS = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+_SPACES = re.compile(r"\s+")
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+_DOC_NUMBER = re.compile(r"\b(\d+[-–][A-ZĐ]+/[A-ZĐ]+)\b")
+# Slugs the connector's own calendars use; a unit id slugging to one of these gets a hash.
+_RESERVED_UNIT_SLUGS = {"han", "tong-hop"}
+
+
+def nfc(text: str) -> str:
+    """The text in Unicode NFC form."""
+    return unicodedata.normalize("NFC", text)
+
+
+def slug(text: str) -> str:
+    """ASCII slug: diacritics stripped, đ → d, lower case, runs of other characters → "-"."""
+    text = nfc(text).replace("đ", "d").replace("Đ", "D")
+    ascii_text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
+
+
+def safe_segment(text: str) -> str:
+    """Text made safe as one path segment: no separators or reserved characters, no edge dots/spaces."""
+    text = _UNSAFE_PATH_CHARS.sub("-", nfc(text))
+    return _SPACES.sub(" ", text).strip(" .")
+
+
+def short_title(task: Task, limit: int = 60) -> str:
+    """The task's title (else text), cut at a word boundary to at most `limit` characters."""
+    title = _SPACES.sub(" ", nfc(task.title or task.text)).strip()
+    if len(title) > limit:
+        cut = title[:limit + 1].rsplit(" ", 1)[0] if " " in title[:limit + 1] else title[:limit]
+        title = cut[:limit]
+    return title.rstrip(" ,;:.–-")
+
+
+# --- folders ---------------------------------------------------------------------------------
+
+def unit_folder(unit: Unit) -> str:
+    """The unit's folder name: its name, path-safe (its id if nothing is left)."""
+    return safe_segment(unit.name) or safe_segment(unit.id) or "don-vi"
+
+
+def task_folder(task: Task) -> str:
+    """e.g. "03 – Xây dựng kế hoạch triển khai" (at most ~70 characters, path-safe)."""
+    prefix = f"{task.number:02d} – "
+    title = safe_segment(short_title(task, TASK_FOLDER_MAX - len(prefix)))
+    return f"{prefix}{title}" if title else f"{task.number:02d}"
+
+
+def _dmy(d: date) -> str:
+    return f"{d.day:02d}-{d.month:02d}-{d.year}"
+
+
+def _is_month_end(d: date) -> bool:
+    return d.day == calendar.monthrange(d.year, d.month)[1]
+
+
+def period_folder(kind: str, period: str, due: date | None) -> str:
+    """Folder for one period, e.g. "Tháng 02-2022", "Năm 2022", "Quý I-2022", "Thường xuyên".
+
+    `kind` is a MilestoneKind value or "report" (the plan's yearly report).
+    """
+    kind = str(kind)
+    if kind == "once":
+        if due is None:
+            return "Chưa rõ hạn"
+        return f"Tháng {due.month:02d}-{due.year}" if _is_month_end(due) else f"Hạn {_dmy(due)}"
+    if kind in ("yearly", "term", "report"):
+        return f"Năm {period[:4]}"
+    if kind == "half_yearly":
+        half = "đầu" if period.endswith("H1") else "cuối"
+        return f"6 tháng {half} năm {period[:4]}"
+    if kind == "quarterly":
+        return f"Quý {_ROMAN[int(period[-1])]}-{period[:4]}"
+    if kind == "monthly":
+        return f"Tháng {period[5:7]}-{period[:4]}"
+    if kind == "ongoing":
+        return "Thường xuyên"
+    return f"Hạn {_dmy(due)}" if due else "Chưa rõ hạn"
+
+
+def obligation_folder(unit: Unit, task: Task | None, period_folder_name: str) -> str:
+    """ "<unit>/<task>/<period>" relative to the plan's root; task None is the yearly report."""
+    middle = task_folder(task) if task is not None else REPORT_FOLDER
+    return f"{unit_folder(unit)}/{middle}/{period_folder_name}"
+
+
+# --- collections -----------------------------------------------------------------------------
+
+def plan_code(plan: Plan) -> str:
+    """The plan's code as a slug (from Plan.code, else the title)."""
+    return slug(plan.code) or slug(plan.title)[:40].strip("-") or "plan"
+
+
+def plan_label(plan: Plan) -> str:
+    """Short human label, e.g. "KH 21-KL/TW" (document number in the title, else the code)."""
+    m = _DOC_NUMBER.search(nfc(plan.title or ""))
+    if m:
+        return f"KH {m.group(1).replace('–', '-')}"
+    parts = (plan.code or "").upper().split("-")
+    if len(parts) >= 3 and parts[0].isdigit():
+        return f"KH {parts[0]}-{parts[1]}/{'-'.join(parts[2:])}"
+    if plan.code:
+        return f"KH {plan.code.upper()}"
+    return nfc(plan.title)[:40].strip()
+
+
+def unit_slug(unit_id: str) -> str:
+    """Slug of a unit id; ids that are not already a clean slug get a short hash of the id,
+
+    so two ids that slug alike (or a reserved slug) never share a collection or UID, and the
+    result does not depend on which other units exist.
+    """
+    s = slug(unit_id)
+    if s == unit_id and s and s not in _RESERVED_UNIT_SLUGS:
+        return s
+    digest = hashlib.sha1(unit_id.encode("utf-8")).hexdigest()[:8]
+    return f"{s}-{digest}" if s else digest
+
+
+def calendar_slug(plan: Plan, which: str, unit: Unit | None = None) -> str:
+    """Collection name: "pc-<code>-han", "pc-<code>-tong-hop" or "pc-<code>-<unit slug>"."""
+    code = plan_code(plan)
+    if which == "deadlines":
+        return f"pc-{code}-han"
+    if which == "overview":
+        return f"pc-{code}-tong-hop"
+    if which == "unit" and unit is not None:
+        return f"pc-{code}-{unit_slug(unit.id)}"
+    raise ValueError(f"unknown calendar kind {which!r} (unit={unit!r})")
+
+
+def calendar_displayname(plan: Plan, which: str, unit: Unit | None = None) -> str:
+    """e.g. "Hạn nhiệm vụ – KH 21-KL/TW", "Theo dõi thực hiện – KH 21-KL/TW", "Nhiệm vụ – Chi bộ A"."""
+    if which == "deadlines":
+        return nfc(f"Hạn nhiệm vụ – {plan_label(plan)}")
+    if which == "overview":
+        return nfc(f"Theo dõi thực hiện – {plan_label(plan)}")
+    if which == "unit" and unit is not None:
+        return nfc(f"Nhiệm vụ – {unit.name}")
+    raise ValueError(f"unknown calendar kind {which!r} (unit={unit!r})")
+
+
+# --- UIDs ------------------------------------------------------------------------------------
+
+def event_uid(plan: Plan, task: int, milestone: int) -> str:
+    """Deadline event of one milestone: "pc-<code>-ev-t07-m2" (t00-m0: the yearly report)."""
+    return f"pc-{plan_code(plan)}-ev-t{task:02d}-m{milestone}"
+
+
+def todo_uid(plan: Plan, obligation: Obligation) -> str:
+    """A unit's to-do: "pc-<code>-td-<unit>-t07-m2-<period>".
+
+    A one-off milestone has one period per unit, so its part is "once" rather than the due
+    date: moving the date updates the same to-do instead of replacing it.
+    """
+    period = "once" if obligation.kind == "once" else slug(obligation.period)
+    return (f"pc-{plan_code(plan)}-td-{unit_slug(obligation.unit)}"
+            f"-t{obligation.task:02d}-m{obligation.milestone}-{period}")
+
+
+def overview_task_uid(plan: Plan, task: int) -> str:
+    """Overview to-do of one task: "pc-<code>-ov-t07"."""
+    return f"pc-{plan_code(plan)}-ov-t{task:02d}"
+
+
+def overview_milestone_uid(plan: Plan, task: int, milestone: int) -> str:
+    """Overview subtask of one milestone: "pc-<code>-ov-t07-m2"."""
+    return f"pc-{plan_code(plan)}-ov-t{task:02d}-m{milestone}"
