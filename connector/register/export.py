@@ -1,0 +1,178 @@
+"""Writing the register: register.json, register.csv, register.xlsx and register.html.
+
+Every file is written atomically (a temporary file in the same folder, fsync, os.replace), so a
+reader or a WebDAV upload never sees half a register.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from connector.models import STATUS_LABELS_VI, Status
+from connector.register.html import render_html
+from connector.register.status import (STATUS_ORDER, Register, RegisterRow, period_label_vi, register_to_json,
+                                       to_local)
+
+JSON_NAME, CSV_NAME, XLSX_NAME, HTML_NAME = "register.json", "register.csv", "register.xlsx", "register.html"
+
+CSV_HEADINGS = ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Tình trạng",
+                "Thời điểm nộp", "Số tệp", "Thư mục"]
+ONGOING_VI = "Thường xuyên"
+
+# Fill colours per status (Excel's familiar good/neutral/bad palette).
+STATUS_FILLS = {
+    Status.SUBMITTED_ON_TIME: "C6EFCE",
+    Status.SUBMITTED_LATE: "FFD8A8",
+    Status.OVERDUE: "FFC7CE",
+    Status.DUE_SOON: "FFF3A0",
+    Status.NOT_DUE: "E7E6E6",
+}
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write data to path so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _present_files(row: RegisterRow) -> int:
+    return sum(1 for f in row.files if not f.removed)
+
+
+def _dmy(row: RegisterRow) -> str:
+    return row.due.strftime("%d/%m/%Y") if row.due else ONGOING_VI
+
+
+def _local_naive(moment: datetime | None) -> datetime | None:
+    """Excel has no time zones: local wall time."""
+    return to_local(moment).replace(tzinfo=None) if moment else None
+
+
+def write_json(reg: Register, directory: str | Path) -> Path:
+    """register.json (UTF-8, Vietnamese unescaped)."""
+    text = json.dumps(register_to_json(reg), ensure_ascii=False, indent=2) + "\n"
+    return atomic_write(Path(directory) / JSON_NAME, text.encode("utf-8"))
+
+
+def write_csv(reg: Register, directory: str | Path) -> Path:
+    """register.csv: UTF-8 with BOM (so Excel shows Vietnamese), one row per obligation."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_HEADINGS)
+    for r in reg.rows:
+        submitted = to_local(r.submitted_at).strftime("%d/%m/%Y %H:%M") if r.submitted_at else ""
+        writer.writerow([r.unit_name, r.unit, r.task, r.task_title, r.milestone, period_label_vi(r.period),
+                         _dmy(r), r.status_label, submitted, _present_files(r), r.folder])
+    return atomic_write(Path(directory) / CSV_NAME, buf.getvalue().encode("utf-8-sig"))
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+_HEAD_FONT = Font(bold=True, color="FFFFFF")
+_HEAD_FILL = PatternFill("solid", fgColor="8B1A1A")
+
+
+def _sheet_table(ws, headings: list[str], rows: list[list], widths: list[int]) -> None:
+    ws.append(headings)
+    for cell in ws[1]:
+        cell.font, cell.fill = _HEAD_FONT, _HEAD_FILL
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for values in rows:
+        ws.append(values)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headings))}{max(ws.max_row, 1)}"
+
+
+def _summary_rows(names: list[tuple[object, str]], summary: dict) -> list[list]:
+    out = []
+    for key, name in names:
+        counts = summary[key]
+        out.append([key, name, *(counts[s] for s in STATUS_ORDER), sum(counts.values())])
+    return out
+
+
+def write_xlsx(reg: Register, directory: str | Path) -> Path:
+    """register.xlsx: the register sheet (coloured by status), summaries per unit and task, unassigned files."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sổ theo dõi"
+    _sheet_table(ws, CSV_HEADINGS, [], [30, 14, 10, 48, 6, 20, 13, 26, 17, 8, 60])
+    for r in reg.rows:
+        ws.append([r.unit_name, r.unit, r.task, r.task_title, r.milestone, period_label_vi(r.period),
+                   r.due if r.due else ONGOING_VI, r.status_label, _local_naive(r.submitted_at),
+                   _present_files(r), r.folder])
+        n = ws.max_row
+        ws.cell(n, 7).number_format = "dd/mm/yyyy"
+        ws.cell(n, 9).number_format = "dd/mm/yyyy hh:mm"
+        ws.cell(n, 8).fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
+        if r.removed:
+            ws.cell(n, 8).font = Font(italic=True)
+    ws.auto_filter.ref = f"A1:K{ws.max_row}"
+
+    status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
+    by_unit = wb.create_sheet("Theo đơn vị")
+    names = reg.unit_names()
+    _sheet_table(by_unit, ["Mã đơn vị", "Đơn vị", *status_heads, "Tổng"],
+                 _summary_rows([(u, names[u]) for u in reg.summary_by_unit()], reg.summary_by_unit()),
+                 [14, 34, 16, 14, 16, 18, 14, 8])
+    by_task = wb.create_sheet("Theo nhiệm vụ")
+    titles = reg.task_titles()
+    _sheet_table(by_task, ["Nhiệm vụ", "Tên nhiệm vụ", *status_heads, "Tổng"],
+                 _summary_rows([(t, titles[t]) for t in reg.summary_by_task()], reg.summary_by_task()),
+                 [10, 56, 16, 14, 16, 18, 14, 8])
+    for sheet in (by_unit, by_task):
+        for col, status in enumerate(STATUS_ORDER, start=3):
+            sheet.cell(1, col).fill = PatternFill("solid", fgColor=STATUS_FILLS[status])
+            sheet.cell(1, col).font = Font(bold=True)
+
+    loose = wb.create_sheet("Chưa xếp chỗ")
+    _sheet_table(loose, ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú"],
+                 [[names.get(f.unit, f.unit) if f.unit else "", f.path, f.name, f.size, _local_naive(f.uploaded_at),
+                   "Đã bị xoá" if f.removed else ""] for f in reg.unassigned],
+                 [30, 70, 30, 14, 18, 12])
+    for row in loose.iter_rows(min_row=2, min_col=5, max_col=5):
+        row[0].number_format = "dd/mm/yyyy hh:mm"
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    return atomic_write(Path(directory) / XLSX_NAME, buf.getvalue())
+
+
+def write_html(reg: Register, directory: str | Path, folder_url: Callable[[str], str | None] | None = None) -> Path:
+    """register.html: a self-contained page with the status grid (see connector.register.html)."""
+    return atomic_write(Path(directory) / HTML_NAME, render_html(reg, folder_url).encode("utf-8"))
+
+
+def write_all(reg: Register, directory: str | Path,
+              folder_url: Callable[[str], str | None] | None = None) -> dict[str, Path]:
+    """All four exports into directory (created if missing); keys json, csv, xlsx, html."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return {
+        "json": write_json(reg, directory),
+        "csv": write_csv(reg, directory),
+        "xlsx": write_xlsx(reg, directory),
+        "html": write_html(reg, directory, folder_url),
+    }

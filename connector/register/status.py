@@ -1,0 +1,395 @@
+"""The status register: which unit filed what, and when, against each obligation (pure).
+
+`compute_register` matches the files found under a plan's root folder to the obligations'
+upload folders (longest folder prefix wins, names compared NFC), decides each obligation's
+status as of a date, and carries forward from the previous register every file that has
+since disappeared, so a submission is never forgotten silently.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from connector.models import STATUS_LABELS_VI, Obligation, Plan, RemoteFile, Status, Unit
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ANNUAL_REPORT_TITLE = "Báo cáo hằng năm"
+STATUS_ORDER = (Status.OVERDUE, Status.DUE_SOON, Status.SUBMITTED_LATE, Status.SUBMITTED_ON_TIME, Status.NOT_DUE)
+SUBMITTED = {Status.SUBMITTED_ON_TIME, Status.SUBMITTED_LATE}
+
+_IGNORED_NAMES = {".ds_store": "tệp hệ thống macOS", "thumbs.db": "tệp hệ thống Windows",
+                  "desktop.ini": "tệp hệ thống Windows"}
+
+
+class RegisterFile(BaseModel):
+    name: str
+    path: str  # relative to the plan's root folder
+    size: int
+    uploaded_at: datetime | None
+    href: str = ""
+    removed: bool = False  # no longer listed; kept with its last-seen data
+
+
+class UnassignedFile(RegisterFile):
+    """A file beside rather than inside an obligation folder; unit guessed from the first segment."""
+
+    unit: str | None = None
+
+
+class IgnoredFile(BaseModel):
+    path: str
+    reason: str  # Vietnamese, for people
+
+
+class RegisterRow(BaseModel):
+    unit: str
+    unit_name: str
+    task: int
+    task_title: str
+    milestone: int
+    period: str
+    due: date | None
+    folder: str
+    status: Status
+    submitted_at: datetime | None = None
+    files: list[RegisterFile] = Field(default_factory=list)
+    removed: bool = False  # every file filed for it has disappeared since
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit}/{self.task}/{self.milestone}/{self.period}"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS_VI[self.status]
+
+
+def _zero_counts() -> dict[Status, int]:
+    return {s: 0 for s in Status}
+
+
+class Register(BaseModel):
+    as_of: date
+    generated_at: datetime
+    plan_title: str = ""
+    plan_code: str = ""
+    rows: list[RegisterRow] = Field(default_factory=list)
+    unassigned: list[UnassignedFile] = Field(default_factory=list)
+    ignored: list[IgnoredFile] = Field(default_factory=list)
+
+    def counts(self) -> dict[Status, int]:
+        """Number of rows per status; every status is a key."""
+        counts = _zero_counts()
+        for row in self.rows:
+            counts[row.status] += 1
+        return counts
+
+    def completions(self) -> dict[str, datetime]:
+        """Obligation key -> submission time, for submitted rows only."""
+        return {r.key: r.submitted_at for r in self.rows if r.status in SUBMITTED and r.submitted_at}
+
+    def summary_by_unit(self) -> dict[str, dict[Status, int]]:
+        """Unit id -> counts per status (every status a key), in row order."""
+        out: dict[str, dict[Status, int]] = {}
+        for row in self.rows:
+            out.setdefault(row.unit, _zero_counts())[row.status] += 1
+        return out
+
+    def summary_by_task(self) -> dict[int, dict[Status, int]]:
+        """Task number -> counts per status (every status a key), by task number."""
+        out: dict[int, dict[Status, int]] = {}
+        for row in sorted(self.rows, key=lambda r: r.task):
+            out.setdefault(row.task, _zero_counts())[row.status] += 1
+        return out
+
+    def unit_names(self) -> dict[str, str]:
+        """Unit id -> name, as the rows give them."""
+        return {r.unit: r.unit_name for r in self.rows}
+
+    def task_titles(self) -> dict[int, str]:
+        """Task number -> title, as the rows give them."""
+        return {r.task: r.task_title for r in self.rows}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def nfc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def _norm_path(path: str) -> str:
+    if not unicodedata.is_normalized("NFC", path):
+        path = unicodedata.normalize("NFC", path)
+    if path.startswith("/") or path.endswith("/") or "//" in path:
+        path = "/".join(p for p in path.split("/") if p)
+    return path
+
+
+def _after(moment: datetime | None, limit: datetime) -> bool:
+    """moment is later than limit (an aware local time); None is never later."""
+    if moment is None:
+        return False
+    return (moment.replace(tzinfo=TZ) if moment.tzinfo is None else moment) > limit
+
+
+def to_local(moment: datetime) -> datetime:
+    """An aware datetime in Asia/Ho_Chi_Minh; a naive one is taken as local time already."""
+    return moment.replace(tzinfo=TZ) if moment.tzinfo is None else moment.astimezone(TZ)
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), TZ)
+
+
+def ignore_reason(name: str, size: int) -> str | None:
+    """Why a file is not a report (partial upload, editor lock, system file, empty), or None."""
+    lower = name.lower()
+    if lower.endswith(".part"):
+        return "tệp đang tải lên dở (.part)"
+    if name.startswith("~$"):
+        return "tệp tạm của Microsoft Office (~$)"
+    if name.startswith(".~lock.") and name.endswith("#"):
+        return "tệp khoá của LibreOffice (.~lock)"
+    if name.startswith("._"):
+        return "tệp phụ của macOS (._)"
+    if lower in _IGNORED_NAMES:
+        return _IGNORED_NAMES[lower]
+    if size == 0:
+        return "tệp rỗng (0 byte)"
+    return None
+
+
+def period_label_vi(period: str) -> str:
+    """'2022' -> 'Năm 2022', '2022-H1' -> '6 tháng đầu năm 2022', '2022-Q3' -> 'Quý III/2022',
+    '2022-02' -> 'Tháng 02/2022', '2022-02-28' -> '28/02/2022', 'ongoing' -> 'Thường xuyên'."""
+    parts = period.split("-")
+    if period == "ongoing":
+        return "Thường xuyên"
+    if len(parts) == 1 and period.isdigit():
+        return f"Năm {period}"
+    if len(parts) == 2 and parts[1] in ("H1", "H2"):
+        return f"6 tháng {'đầu' if parts[1] == 'H1' else 'cuối'} năm {parts[0]}"
+    if len(parts) == 2 and parts[1][:1] == "Q" and parts[1][1:] in ("1", "2", "3", "4"):
+        return f"Quý {('I', 'II', 'III', 'IV')[int(parts[1][1:]) - 1]}/{parts[0]}"
+    if len(parts) == 2 and parts[1].isdigit():
+        return f"Tháng {parts[1]}/{parts[0]}"
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{parts[2]}/{parts[1]}/{parts[0]}"
+    return period
+
+
+def status_of(due: date | None, submitted_at: datetime | None, as_of: date, due_soon_days: int = 7) -> Status:
+    """An obligation's status as of a day; due at the end of the due day, Asia/Ho_Chi_Minh."""
+    if submitted_at is not None:
+        if due is None or to_local(submitted_at).date() <= due:
+            return Status.SUBMITTED_ON_TIME
+        return Status.SUBMITTED_LATE
+    if due is None:
+        return Status.NOT_DUE
+    if as_of > due:
+        return Status.OVERDUE
+    if (due - as_of).days <= due_soon_days:
+        return Status.DUE_SOON
+    return Status.NOT_DUE
+
+
+def _task_titles(plan: Plan) -> dict[int, str]:
+    titles = {t.number: nfc(t.title) for t in plan.tasks}
+    titles.setdefault(0, ANNUAL_REPORT_TITLE)
+    return titles
+
+
+def _register_file(f: RemoteFile, path: str) -> RegisterFile:
+    uploaded_at = to_local(f.uploaded_at) if f.uploaded_at else None  # aware, so times compare
+    return RegisterFile(name=nfc(f.name), path=path, size=f.size, uploaded_at=uploaded_at, href=f.href)
+
+
+# --- computation -------------------------------------------------------------------------------
+
+def compute_register(
+    obligations: list[Obligation],
+    files: list[RemoteFile],
+    units: list[Unit],
+    plan: Plan,
+    as_of: date,
+    now: datetime,
+    due_soon_days: int = 7,
+    previous: Register | None = None,
+    unit_folders: dict[str, str] | None = None,
+    ignored_dirs: Iterable[str] = (),
+) -> Register:
+    """The register as of a day: one row per obligation with its status and files.
+
+    A file counts for the obligation whose folder is the longest prefix of its path; files
+    uploaded after the end of `as_of` (local) are left out. Files in `ignored_dirs` (top-level
+    folders that are not unit folders, such as the register's own) are skipped without a note.
+    """
+    as_of_end = end_of_day(as_of)
+    unit_index = {u.id: i for i, u in enumerate(units)}
+    unit_name = {u.id: nfc(u.name) for u in units}
+    titles = _task_titles(plan)
+    skip_dirs = {_norm_path(d) for d in ignored_dirs}
+
+    folder_to_unit: dict[str, str] = {}
+    for ob in obligations:  # the unit folder is the first segment of its obligation folders
+        folder_to_unit.setdefault(_norm_path(ob.folder).split("/")[0], ob.unit)
+    for uid, folder in (unit_folders or {}).items():
+        folder_to_unit[_norm_path(folder)] = uid
+
+    by_folder: dict[str, Obligation] = {_norm_path(ob.folder): ob for ob in obligations}
+    filed: dict[str, list[RegisterFile]] = {}
+    unassigned: list[UnassignedFile] = []
+    ignored: list[IgnoredFile] = []
+    listed: set[str] = set()
+
+    for f in files:
+        path = _norm_path(f.path)
+        listed.add(path)
+        cut = path.rfind("/")
+        top = path[:path.find("/")] if cut >= 0 else None
+        if top in skip_dirs:
+            continue
+        reason = ignore_reason(path[cut + 1:], f.size)
+        if reason:
+            ignored.append(IgnoredFile(path=path, reason=reason))
+            continue
+        if _after(f.uploaded_at, as_of_end):
+            continue  # not arrived yet as of that day
+        owner = None
+        while cut > 0 and owner is None:  # deepest enclosing folder first
+            owner = by_folder.get(path[:cut])
+            cut = path.rfind("/", 0, cut)
+        if owner is None:
+            unassigned.append(UnassignedFile(**_register_file(f, path).model_dump(), unit=folder_to_unit.get(top)))
+        else:
+            filed.setdefault(owner.key, []).append(_register_file(f, path))
+
+    previous_rows = {r.key: r for r in previous.rows} if previous else {}
+
+    def vanished(old: Iterable[RegisterFile]) -> list[dict]:
+        """Files of the previous register that are no longer listed and had arrived as of this day."""
+        return [
+            old_f.model_dump() | {"removed": True, "uploaded_at": old_f.uploaded_at and to_local(old_f.uploaded_at)}
+            for old_f in old
+            if _norm_path(old_f.path) not in listed
+            and not _after(old_f.uploaded_at, as_of_end)
+        ]
+
+    rows: list[RegisterRow] = []
+    for ob in obligations:
+        key = ob.key
+        row_files = sorted(filed.get(key, ()), key=lambda x: x.path)
+        old = previous_rows.get(key)
+        if old is not None:
+            row_files += [RegisterFile(**d) for d in vanished(old.files)]
+        submitted_at = None
+        if row_files:
+            submitted_at = to_local(min(x.uploaded_at or as_of_end for x in row_files))
+        if old is not None and old.submitted_at is not None and not _after(old.submitted_at, as_of_end):
+            first = to_local(old.submitted_at)  # the first submission stands
+            submitted_at = min(submitted_at, first) if submitted_at else first
+        rows.append(RegisterRow(
+            unit=ob.unit,
+            unit_name=unit_name.get(ob.unit, ob.unit),
+            task=ob.task,
+            task_title=titles.get(ob.task, f"Nhiệm vụ {ob.task}"),
+            milestone=ob.milestone,
+            period=ob.period,
+            due=ob.due,
+            folder=_norm_path(ob.folder),
+            status=status_of(ob.due, submitted_at, as_of, due_soon_days),
+            submitted_at=submitted_at,
+            files=row_files,
+            removed=bool(submitted_at) and all(x.removed for x in row_files),
+        ))
+    rows.sort(key=lambda r: (unit_index.get(r.unit, len(unit_index)), r.unit, r.task, r.milestone,
+                             r.due or date.max, r.period))
+
+    if previous is not None:
+        unassigned += [UnassignedFile(**d) for d in vanished(previous.unassigned)]
+    unassigned.sort(key=lambda x: (x.removed, x.path))
+    ignored.sort(key=lambda x: x.path)
+
+    return Register(as_of=as_of, generated_at=now, plan_title=nfc(plan.title), plan_code=plan.code,
+                    rows=rows, unassigned=unassigned, ignored=ignored)
+
+
+# --- register.json -----------------------------------------------------------------------------
+
+def _iso(moment: datetime | None) -> str | None:
+    return to_local(moment).isoformat() if moment else None
+
+
+def _file_json(f: RegisterFile) -> dict:
+    out = {"name": f.name, "path": f.path, "size": f.size, "uploaded_at": _iso(f.uploaded_at), "href": f.href}
+    if f.removed:
+        out["removed"] = True
+    return out
+
+
+def register_to_json(reg: Register) -> dict:
+    """register.json: the public form (issue 4) plus task titles, Vietnamese labels, history flags."""
+    return {
+        "as_of": reg.as_of.isoformat(),
+        "generated_at": _iso(reg.generated_at),
+        "plan": {"title": reg.plan_title, "code": reg.plan_code},
+        "rows": [
+            {
+                "unit": r.unit,
+                "unit_name": r.unit_name,
+                "task": r.task,
+                "task_title": r.task_title,
+                "milestone": r.milestone,
+                "period": r.period,
+                "due": r.due.isoformat() if r.due else None,
+                "folder": r.folder,
+                "status": r.status.value,
+                "status_label": r.status_label,
+                "submitted_at": _iso(r.submitted_at),
+                "removed": r.removed,
+                "files": [_file_json(f) for f in r.files],
+            }
+            for r in reg.rows
+        ],
+        "unassigned": [_file_json(f) | {"unit": f.unit} for f in reg.unassigned],
+        "ignored": [{"path": i.path, "reason": i.reason} for i in reg.ignored],
+    }
+
+
+def register_from_json(data: dict) -> Register:
+    """The Register a register.json describes (the inverse of register_to_json)."""
+    def file_fields(f: dict, folder: str = "") -> dict:
+        path = f.get("path") or "/".join(p for p in (folder, f["name"]) if p)
+        return {"name": f["name"], "path": path, "size": f.get("size", 0), "uploaded_at": f.get("uploaded_at"),
+                "href": f.get("href", ""), "removed": f.get("removed", False)}
+
+    plan = data.get("plan") or {}
+    return Register(
+        as_of=data["as_of"],
+        generated_at=data["generated_at"],
+        plan_title=plan.get("title", ""),
+        plan_code=plan.get("code", ""),
+        rows=[
+            RegisterRow(
+                unit=r["unit"], unit_name=r.get("unit_name", r["unit"]), task=r["task"],
+                task_title=r.get("task_title", ""), milestone=r["milestone"], period=r["period"],
+                due=r.get("due"), folder=r.get("folder", ""), status=r["status"],
+                submitted_at=r.get("submitted_at"), removed=r.get("removed", False),
+                files=[RegisterFile(**file_fields(f, r.get("folder", ""))) for f in r.get("files", [])],
+            )
+            for r in data.get("rows", [])
+        ],
+        unassigned=[UnassignedFile(**file_fields(f), unit=f.get("unit")) for f in data.get("unassigned", [])],
+        ignored=[IgnoredFile(**i) for i in data.get("ignored", [])],
+    )
+
+
+def load_register(path: str | Path) -> Register:
+    """Read a register.json written by `write_json` (for history)."""
+    return register_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
