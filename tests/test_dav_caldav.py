@@ -1,0 +1,258 @@
+"""CalDAV against recorded Nextcloud 29 and 34 answers."""
+from __future__ import annotations
+
+import defusedxml.ElementTree as ET
+import pytest
+import responses
+
+from connector.dav.caldav import CalDAVClient, normalize_etag
+from connector.dav.http import HttpClient, make_session
+from connector.dav.xml import parse_multistatus
+from connector.errors import PreconditionFailed, ServerError
+from ncfixtures import VERSIONS, exchange, register
+
+HOME = "/remote.php/dav/calendars/admin/"
+CAL = "/remote.php/dav/calendars/admin/lich-chi-bo-a/"
+EV = CAL + "ev-21kltw-0001.ics"
+TODO = CAL + "todo-21kltw-0001.ics"
+
+
+def client(version: str, user: str = "admin") -> tuple[CalDAVClient, str]:
+    base = exchange(version, "e1").base
+    http = HttpClient(make_session(user, "app-password"), backoff=0)
+    return CalDAVClient(http, base + f"/remote.php/dav/calendars/{user}/"), base
+
+
+@pytest.fixture(params=VERSIONS)
+def version(request):
+    return request.param
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock() as r:
+        yield r
+
+
+def test_etags_compare_equal_whatever_the_quoting():
+    assert normalize_etag('"abc"') == normalize_etag("abc") == normalize_etag('W/"abc"') == "abc"
+    assert normalize_etag(None) is None
+
+
+def test_create_calendar_sends_name_timezone_and_components(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e1")
+    register(rsps, ex)
+    href = cal.create_calendar("lich-chi-bo-a", "Lịch Chi bộ A", description="Lịch sinh hoạt Chi bộ A",
+                               color="#0082C9FF")
+    assert href == base + CAL
+    sent = rsps.calls[0].request
+    assert sent.method == "MKCALENDAR"
+    body = sent.body.decode()
+    for piece in ("<d:displayname>Lịch Chi bộ A</d:displayname>", "TZID:Asia/Ho_Chi_Minh", "TZOFFSETTO:+0700",
+                  '<c:comp name="VEVENT"/><c:comp name="VTODO"/>', "#0082C9FF", "Lịch sinh hoạt Chi bộ A"):
+        assert piece in body
+    assert ET.fromstring(sent.body).tag == "{urn:ietf:params:xml:ns:caldav}mkcalendar"
+
+
+def test_create_calendar_that_exists_is_fine(rsps):
+    cal, base = client("nextcloud-29")
+    rsps.add("MKCALENDAR", base + CAL, status=405, body="<d:error xmlns:d='DAV:'/>")
+    assert cal.create_calendar("lich-chi-bo-a", "Lịch Chi bộ A") == base + CAL
+
+
+def test_calendars_of_a_home_with_a_shared_calendar(version, rsps):
+    """e21: unit_a's home lists inbox/outbox/trashbin too; only calendars come back."""
+    cal, base = client(version, user="unit_a")
+    register(rsps, exchange(version, "e21"))
+    cals = cal.calendars()
+    assert "lich-chi-bo-a_shared_by_admin" in cals
+    assert all(name not in cals for name in ("inbox", "outbox", "trashbin"))
+    info = cals["lich-chi-bo-a_shared_by_admin"]
+    assert info.href == base + "/remote.php/dav/calendars/unit_a/lich-chi-bo-a_shared_by_admin/"
+    assert info.displayname == "Lịch Chi bộ A (admin)"
+    assert info.components == frozenset({"VEVENT", "VTODO"})
+    assert info.sync_token and info.sync_token.startswith("http://sabre.io/ns/sync/")
+    assert rsps.calls[0].request.headers["Depth"] == "1"
+
+
+def test_calendar_properties_publish_url_and_group_invites(rsps):
+    """e26 (NC 29): after sharing with chi-bo-a and publishing."""
+    cal, base = client("nextcloud-29")
+    register(rsps, exchange("nextcloud-29", "e26"), url=base + HOME)
+    info = cal.calendars()["lich-chi-bo-a"]
+    assert info.href == base + CAL
+    assert info.ctag == "http://sabre.io/ns/sync/5" and info.sync_token == "http://sabre.io/ns/sync/5"
+    assert info.publish_url == base + "/remote.php/dav/public-calendars/FS7nfRAYWp5jSDma"
+    assert ("principal:principals/groups/chi-bo-a", "read") in info.invites
+    assert ("principal:principals/users/admin", "read-write") in info.invites
+    body = rsps.calls[0].request.body.decode()
+    for prop in ("getctag", "sync-token", "supported-calendar-component-set", "publish-url", "invite"):
+        assert prop in body
+
+
+def test_unpublished_unshared_calendar(rsps):
+    """e2: publish-url in a 404 propstat, empty invite."""
+    cal, base = client("nextcloud-29")
+    register(rsps, exchange("nextcloud-29", "e2"), url=base + HOME)
+    info = cal.calendars()["lich-chi-bo-a"]
+    assert info.publish_url is None and info.invites == []
+
+
+def test_initial_sync_lists_every_item_with_its_etag(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e6")
+    register(rsps, ex)
+    listing = cal.list_items(base + CAL)
+    assert listing.full is True
+    assert set(listing.items) == {base + EV, base + TODO}
+    assert all('"' not in etag for etag in listing.items.values())
+    assert listing.sync_token == parse_multistatus(ex.response_body).sync_token
+    assert b"<d:sync-token/>" in rsps.calls[0].request.body
+
+
+def test_incremental_sync_returns_only_the_change(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e10")
+    token = ex.request_body.decode().split("<d:sync-token>")[1].split("<")[0]
+    register(rsps, ex)
+    listing = cal.list_items(base + CAL, sync_token=token)
+    assert listing.full is False
+    assert list(listing.items) == [base + TODO] and listing.deleted == set()
+    assert f"<d:sync-token>{token}</d:sync-token>".encode() in rsps.calls[0].request.body
+
+
+def test_deleted_item_comes_back_as_deleted(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e15")
+    register(rsps, ex)
+    listing = cal.list_items(base + CAL, sync_token="http://sabre.io/ns/sync/4")
+    assert listing.deleted == {base + EV} and listing.items == {}
+
+
+@pytest.mark.parametrize("version_, key", [("nextcloud-29", "e32"), ("nextcloud-34", "e32"),
+                                           ("nextcloud-29", "e16"), ("nextcloud-34", "e16")])
+def test_invalid_sync_token_falls_back_to_a_full_listing(version_, key, rsps):
+    """e32: garbage token -> 403 valid-sync-token; e16: unknown (future) token -> 207 with nothing, new token."""
+    cal, base = client(version_)
+    bad = exchange(version_, key)
+    full = exchange(version_, "e6")
+    register(rsps, bad)
+    register(rsps, full)
+    token = bad.request_body.decode().split("<d:sync-token>")[1].split("<")[0]
+    listing = cal.list_items(base + CAL, sync_token=token)
+    assert listing.full is True
+    assert set(listing.items) == {base + EV, base + TODO}
+    assert len(rsps.calls) == 2 and b"<d:sync-token/>" in rsps.calls[1].request.body
+
+
+@pytest.mark.parametrize("status, body", [(412, b""), (418, b""),
+                                          (409, b"<d:error xmlns:d='DAV:'><d:valid-sync-token/></d:error>")])
+def test_other_servers_ways_of_rejecting_a_token_also_fall_back(status, body, rsps):
+    cal, base = client("nextcloud-29")
+    rsps.add("REPORT", base + CAL, status=status, body=body)
+    register(rsps, exchange("nextcloud-29", "e6"))
+    assert cal.list_items(base + CAL, sync_token="old").full is True
+
+
+@pytest.mark.parametrize("status", [501, 405, 403])
+def test_server_without_sync_collection_is_listed_with_propfind(status, rsps):
+    cal, base = client("nextcloud-29")
+    rsps.add("REPORT", base + CAL, status=status, body=b"<d:error xmlns:d='DAV:'/>")
+    rsps.add("PROPFIND", base + CAL, status=207, body=(
+        '<d:multistatus xmlns:d="DAV:">'
+        f'<d:response><d:href>{CAL}</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype>'
+        '<d:getetag>"c"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>'
+        f'<d:response><d:href>{CAL}x%40y.ics</d:href><d:propstat><d:prop><d:resourcetype/>'
+        '<d:getetag>"e1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>'
+        "</d:multistatus>"))
+    listing = cal.list_items(base + CAL)
+    assert listing.full is True and listing.sync_token is None
+    assert listing.items == {cal.item_href(base + CAL, "x@y"): "e1"}
+
+
+def test_multiget_returns_data_and_silently_omits_missing(version, rsps):
+    cal, base = client(version)
+    register(rsps, exchange(version, "e13"))
+    got = cal.fetch(base + CAL, [base + EV, base + TODO, base + CAL + "missing.ics"])
+    assert set(got) == {base + EV, base + TODO}
+    etag, ics = got[base + TODO]
+    assert "UID:todo-21kltw-0001" in ics and '"' not in etag
+    assert rsps.calls[0].request.body.decode().count("<d:href>") == 3
+
+
+def test_multiget_batches(rsps):
+    cal, base = client("nextcloud-29")
+    register(rsps, exchange("nextcloud-29", "e13"))
+    cal.fetch(base + CAL, [base + CAL + f"{i}.ics" for i in range(5)], batch=2)
+    assert len(rsps.calls) == 3
+
+
+def test_create_put_sends_if_none_match_and_returns_the_etag_the_listing_will_show(version, rsps):
+    cal, base = client(version)
+    put = exchange(version, "e3")
+    register(rsps, put)
+    register(rsps, exchange(version, "e6"))
+    etag = cal.put(cal.item_href(base + CAL, "ev-21kltw-0001"), put.request_body.decode(), create=True)
+    sent = rsps.calls[0].request
+    assert sent.headers["If-None-Match"] == "*" and "If-Match" not in sent.headers
+    assert sent.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert etag == cal.list_items(base + CAL).items[base + EV]
+
+
+def test_creating_an_existing_item_is_a_precondition_failure(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e5")
+    register(rsps, ex)
+    with pytest.raises(PreconditionFailed):
+        cal.put(base + TODO, ex.request_body.decode(), create=True)
+
+
+def test_stale_etag_is_a_precondition_failure(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e7")
+    register(rsps, ex)
+    with pytest.raises(PreconditionFailed) as err:
+        cal.put(base + TODO, ex.request_body.decode(), etag="deadbeef")
+    assert rsps.calls[0].request.headers["If-Match"] == '"deadbeef"'
+    assert err.value.status == 412
+
+
+def test_update_with_the_current_etag_returns_the_new_one(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e8")
+    register(rsps, ex)
+    old = ex.request_headers["If-Match"]
+    new = cal.put(base + TODO, ex.request_body.decode(), etag=normalize_etag(old))
+    assert rsps.calls[0].request.headers["If-Match"] == old
+    assert new == normalize_etag(ex.header("ETag")) and new != normalize_etag(old)
+
+
+def test_delete_with_etag(version, rsps):
+    cal, base = client(version)
+    ex = exchange(version, "e14")
+    register(rsps, ex)
+    cal.delete(base + EV, etag=normalize_etag(ex.request_headers["If-Match"]))
+    assert rsps.calls[0].request.headers["If-Match"] == ex.request_headers["If-Match"]
+
+
+def test_deleting_what_is_already_gone_is_not_an_error(version, rsps):
+    cal, base = client(version)
+    register(rsps, exchange(version, "e17"), method="DELETE")
+    cal.delete(base + EV)
+    assert len(rsps.calls) == 1
+
+
+def test_writing_into_a_read_only_shared_calendar_fails_clearly(version, rsps):
+    """e23: Nextcloud hides the item with 404 for a read-only sharee."""
+    cal, base = client(version, user="unit_a")
+    ex = exchange(version, "e23")
+    register(rsps, ex)
+    with pytest.raises(ServerError, match=r"not found \(404\) during PUT /remote.php/dav/calendars/unit_a/"):
+        cal.put(ex.url, ex.request_body.decode(), create=True)
+
+
+def test_item_href_is_calendar_plus_uid_dot_ics():
+    cal, base = client("nextcloud-29")
+    assert cal.item_href(base + CAL, "todo-21kltw-0001") == base + TODO
+    assert cal.item_href(base + CAL.rstrip("/"), "a b") == base + CAL + "a%20b.ics"
