@@ -210,6 +210,15 @@ def test_the_html_page_is_self_contained_vietnamese_and_sorted_by_overdue(reg, t
     assert "bao-cao-nham-cho.pdf" in text and "Quá hạn chưa hoàn thành" in text
 
 
+def test_a_submission_whose_files_were_deleted_is_marked_in_the_grid(reg, tmp_path):
+    done = next(i for i, r in enumerate(reg.rows) if r.status == Status.SUBMITTED_ON_TIME)
+    rows = list(reg.rows)
+    rows[done] = rows[done].model_copy(update={"removed": True})
+    cells = parse_cells(write_html(reg.model_copy(update={"rows": rows}), tmp_path).read_text(encoding="utf-8")).cells
+    marked = [c for c in cells if "removed" in c["classes"]]
+    assert [c["status"] for c in marked] == ["submitted_on_time"]
+
+
 def test_cells_link_nowhere_without_a_folder_url(reg, tmp_path):
     cells = parse_cells(write_html(reg, tmp_path).read_text(encoding="utf-8")).cells
     assert cells and all(c["href"] is None for c in cells)

@@ -161,7 +161,9 @@ def test_files_beside_obligation_folders_are_kept_as_unassigned_with_the_unit_gu
              upload("Tài liệu chung/huong-dan.pdf", t),                      # an unknown top-level folder
              upload("ghi-chu.txt", t),                                       # at the root
              upload("Sổ theo dõi/register.json", t)]                         # the register's own folder
-    reg = register([monthly()], files, unit_folders={"cb-b": "Chi bộ B"}, ignored_dirs={"Sổ theo dõi"})
+    files.append(upload("Báo cáo/Sổ theo dõi/register.csv", t))                # a nested ignored folder
+    reg = register([monthly()], files, unit_folders={"cb-b": "Chi bộ B"},
+                   ignored_dirs={"Sổ theo dõi", "Báo cáo/Sổ theo dõi/"})
     assert {f.path: f.unit for f in reg.unassigned} == {
         "Chi bộ A/bao-cao-chung.pdf": "cb-a",
         "Chi bộ A/03 – Xây dựng kế hoạch/ke-hoach.docx": "cb-a",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -227,14 +227,15 @@ def compute_register(
     """The register as of a day: one row per obligation with its status and files.
 
     A file counts for the obligation whose folder is the longest prefix of its path; files
-    uploaded after the end of `as_of` (local) are left out. Files in `ignored_dirs` (top-level
-    folders that are not unit folders, such as the register's own) are skipped without a note.
+    uploaded after the end of `as_of` (local) are left out. Files in `ignored_dirs` (folders that
+    are not unit folders, such as the register's own) are skipped without a note.
     """
     as_of_end = end_of_day(as_of)
     unit_index = {u.id: i for i, u in enumerate(units)}
     unit_name = {u.id: nfc(u.name) for u in units}
     titles = _task_titles(plan)
     skip_dirs = {_norm_path(d) for d in ignored_dirs}
+    nested_skips = [d for d in skip_dirs if "/" in d]
 
     folder_to_unit: dict[str, str] = {}
     for ob in obligations:  # the unit folder is the first segment of its obligation folders
@@ -253,7 +254,7 @@ def compute_register(
         listed.add(path)
         cut = path.rfind("/")
         top = path[:path.find("/")] if cut >= 0 else None
-        if top in skip_dirs:
+        if top in skip_dirs or any(path.startswith(d + "/") for d in nested_skips):
             continue
         reason = ignore_reason(path[cut + 1:], f.size)
         if reason:
