@@ -1,0 +1,455 @@
+"""Plan + obligations -> the calendars and iCalendar items the server should hold (pure).
+
+Three kinds of collection per plan: one deadline calendar (VEVENT per dated milestone), one
+overview task list for the coordinating body (VTODO per task, subtask per milestone) and one
+task list per unit (VTODO per obligation).
+
+Items are written with a small serializer rather than icalendar's: ~10k VTODOs must render in
+about a second, and the output must be byte-identical run after run. It escapes TEXT values
+per RFC 5545 §3.3.11 and folds lines at 75 octets without splitting a UTF-8 sequence; the tests
+parse every item back with icalendar. All deadlines are DATE values (they never shift with time
+zones) and the only DATE-TIMEs are DTSTAMP and COMPLETED, written in UTC, so no VTIMEZONE is
+needed.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from connector.models import RECURRING_KINDS, Milestone, MilestoneKind, Obligation, Plan, Task, Unit
+from connector.render import names
+from connector.schedule import horizon, periods, report_periods
+
+PRODID = "-//plan-connector//vi"
+DTSTAMP = "20200101T000000Z"  # fixed: an unchanged item must render byte-identically
+PLAN_PROPERTY = "X-PLAN-CONNECTOR-PLAN"
+HASH_PROPERTY = "X-PLAN-CONNECTOR-HASH"
+MAX_LISTED_UNITS = 10  # beyond this, descriptions say "N đơn vị" and link the plan root
+
+COLORS = {"deadlines": "#C0392B", "overview": "#1F6FB2", "unit": "#2E8B57"}
+
+
+@dataclass
+class RenderOptions:
+    alarm_days: list[int] = field(default_factory=lambda: [7, 1])
+    tz: str = "Asia/Ho_Chi_Minh"  # for naive completion times
+    folder_url: Callable[[str], str | None] | None = None  # obligation folder path -> web link
+
+
+class DesiredCalendar(BaseModel):
+    slug: str
+    displayname: str
+    description: str
+    components: list[str]  # ["VEVENT"] or ["VTODO"]
+    color: str | None = None
+    share_groups: list[str] = Field(default_factory=list)  # Nextcloud groups, read-only
+    publish: bool = False
+    unit: str | None = None  # unit id for a unit's task list
+
+
+class DesiredItem(BaseModel):
+    calendar: str  # DesiredCalendar.slug
+    uid: str
+    ics: str  # complete VCALENDAR, CRLF line endings
+    hash: str  # sha256 hex of ics without its hash line
+
+
+# --- serializer ------------------------------------------------------------------------------
+
+def escape_text(value: str) -> str:
+    """A TEXT value escaped per RFC 5545 (NFC-normalized)."""
+    value = names.nfc(value).replace("\r\n", "\n").replace("\r", "\n")
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def fold(line: str) -> str:
+    """One content line folded at 75 octets (continuation lines start with a space)."""
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    parts, i, limit = [], 0, 75
+    while len(raw) - i > limit:
+        j = i + limit
+        while raw[j] & 0xC0 == 0x80:  # never cut inside a UTF-8 sequence
+            j -= 1
+        parts.append(raw[i:j])
+        i, limit = j, 74
+    parts.append(raw[i:])
+    return b"\r\n ".join(parts).decode("utf-8")
+
+
+def _date(d: date) -> str:
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
+def _utc(dt: datetime, tz: str) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return dt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _dmy(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+_HASH_LINE = re.compile(rf"^{HASH_PROPERTY}[;:][^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*", re.M | re.I)
+_UNFOLD = re.compile(r"\r?\n[ \t]")
+_MARKER = {p: re.compile(rf"^{p}(?:;[^:\r\n]*)?:([^\r\n]*)", re.M | re.I) for p in (PLAN_PROPERTY, HASH_PROPERTY)}
+
+
+def item_hash(ics: str) -> str:
+    """sha256 hex of a rendered VCALENDAR, ignoring its own hash line if present."""
+    return hashlib.sha256(_HASH_LINE.sub("", ics).encode("utf-8")).hexdigest()
+
+
+def read_marker(ics: str | bytes) -> tuple[str | None, str | None]:
+    """(plan code, hash) from an item fetched from a server; (None, None) when not ours."""
+    if isinstance(ics, bytes):
+        ics = ics.decode("utf-8", errors="replace")
+    text = _UNFOLD.sub("", ics)
+    found = []
+    for prop in (PLAN_PROPERTY, HASH_PROPERTY):
+        m = _MARKER[prop].search(text)
+        found.append(m.group(1).strip() or None if m else None)
+    return found[0], found[1]
+
+
+def _item(calendar: str, uid: str, component: list[str]) -> DesiredItem:
+    """Wrap one component's content lines in a VCALENDAR and stamp the hash inside it."""
+    lines = [fold(line) for line in component]
+    head = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nCALSCALE:GREGORIAN\r\n"
+    body = "\r\n".join(lines[:-1]) + "\r\n"
+    tail = f"{lines[-1]}\r\nEND:VCALENDAR\r\n"
+    digest = hashlib.sha256((head + body + tail).encode("utf-8")).hexdigest()
+    ics = head + body + fold(f"{HASH_PROPERTY}:{digest}") + "\r\n" + tail
+    return DesiredItem(calendar=calendar, uid=uid, ics=ics, hash=digest)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def _join_names(units: Sequence[Unit]) -> str:
+    if not units:
+        return "(chưa có đơn vị)"
+    if len(units) > MAX_LISTED_UNITS:
+        return f"{len(units)} đơn vị"
+    return ", ".join(u.name for u in units)
+
+
+def _responsible(task: Task | None, units: Sequence[Unit]) -> list[str]:
+    if task is not None and (task.lead or task.cooperating):
+        out = []
+        if task.lead:
+            out.append("Đơn vị chủ trì: " + ", ".join(task.lead))
+        if task.cooperating:
+            out.append("Đơn vị phối hợp: " + ", ".join(task.cooperating))
+        return out
+    return [f"Các đơn vị: {_join_names(units)}"]
+
+
+def _due_summary(dues: Sequence[date]) -> str:
+    if len(dues) <= 6:
+        return ", ".join(_dmy(d) for d in dues)
+    return f"{_dmy(dues[0])} … {_dmy(dues[-1])} ({len(dues)} kỳ)"
+
+
+def _folder_links(obs: Sequence[Obligation], unit_by_id: Mapping[str, Unit], options: RenderOptions) -> list[str]:
+    """Upload-folder links for an event: one per unit (its period folder, or its task folder when
+    the milestone has several periods), or the plan root for many units."""
+    if options.folder_url is None or not obs:
+        return []
+    by_unit: dict[str, list[Obligation]] = {}
+    for ob in obs:
+        by_unit.setdefault(ob.unit, []).append(ob)
+    if len(by_unit) > MAX_LISTED_UNITS:
+        root = options.folder_url("")
+        return [f"Thư mục nộp báo cáo: {root}"] if root else []
+    links = []
+    for unit_id, unit_obs in by_unit.items():
+        folder = unit_obs[0].folder if len(unit_obs) == 1 else unit_obs[0].folder.rsplit("/", 1)[0]
+        url = options.folder_url(folder)
+        if url:
+            links.append(f"- {unit_by_id[unit_id].name}: {url}")
+    return ["Thư mục nộp báo cáo:", *links] if links else []
+
+
+# --- components ------------------------------------------------------------------------------
+
+def _rrule(milestone: Milestone, first_due: date, last_year: int) -> str:
+    """The milestone's RRULE (else one derived from its kind), bounded by UNTIL=31/12/<horizon>."""
+    defaults = {
+        MilestoneKind.YEARLY: f"FREQ=YEARLY;BYMONTH={first_due.month};BYMONTHDAY={first_due.day}",
+        MilestoneKind.HALF_YEARLY: "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=-1",
+        MilestoneKind.QUARTERLY: "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1",
+        MilestoneKind.MONTHLY: "FREQ=MONTHLY;BYMONTHDAY=-1",
+    }
+    rule = (milestone.rrule or defaults[milestone.kind]).removeprefix("RRULE:")
+    parts = [p for p in rule.split(";") if p and not p.upper().startswith(("UNTIL=", "COUNT="))]
+    return ";".join([*parts, f"UNTIL={last_year:04d}1231"])
+
+
+def _alarms(summary: str, days: Iterable[int]) -> list[str]:
+    out = []
+    for d in days:
+        trigger = f"-P{d}D" if d else "PT0S"
+        text = f"Còn {d} ngày đến hạn: {summary}" if d else f"Đến hạn hôm nay: {summary}"
+        out += ["BEGIN:VALARM", "ACTION:DISPLAY", f"TRIGGER;RELATED=START:{trigger}",
+                f"DESCRIPTION:{escape_text(text)}", "END:VALARM"]
+    return out
+
+
+def _event(uid: str, code: str, summary: str, description: list[str], categories: list[str],
+           first: date, recurrence: list[str], options: RenderOptions) -> list[str]:
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{DTSTAMP}",
+        f"DTSTART;VALUE=DATE:{_date(first)}",
+        f"DTEND;VALUE=DATE:{_date(first + timedelta(days=1))}",
+        *recurrence,
+        f"SUMMARY:{escape_text(summary)}",
+        f"DESCRIPTION:{escape_text(chr(10).join(description))}",
+        "CATEGORIES:" + ",".join(escape_text(c) for c in categories),
+        "TRANSP:TRANSPARENT",
+        f"{PLAN_PROPERTY}:{code}",
+        *_alarms(summary, options.alarm_days),
+        "END:VEVENT",
+    ]
+
+
+def _milestone_event(plan: Plan, task: Task, index: int, milestone: Milestone, obs: Sequence[Obligation],
+                     unit_by_id: Mapping[str, Unit], options: RenderOptions) -> DesiredItem | None:
+    dues = sorted({due for _, _, due in periods(milestone, plan) if due})
+    if not dues:
+        return None
+    code = names.plan_code(plan)
+    mark = f" (mốc {index})" if len(task.milestones) > 1 else ""
+    summary = f"Hạn NV {task.number}{mark}: {names.short_title(task, 80)}"
+    if milestone.kind in RECURRING_KINDS:
+        last_year = horizon(plan, dues[0].year)
+        recurrence = [f"RRULE:{_rrule(milestone, dues[0], last_year)}"]
+    elif len(dues) > 1:
+        recurrence = ["RDATE;VALUE=DATE:" + ",".join(_date(d) for d in dues[1:])]
+    else:
+        recurrence = []
+    owing = [unit_by_id[u] for u in dict.fromkeys(ob.unit for ob in obs)]
+    description = [names.nfc(task.text), "", f"Thời hạn: {milestone.phrase}", f"Hạn: {_due_summary(dues)}",
+                   *_responsible(task, owing)]
+    if milestone.needs_review:
+        reasons = "; ".join(milestone.flags) or "cách hiểu thời hạn chưa chắc chắn"
+        description.append(f"Cần rà soát thời hạn: {reasons}")
+    description += _folder_links(obs, unit_by_id, options)
+    component = _event(names.event_uid(plan, task.number, index), code, summary, description,
+                       [names.plan_label(plan), "Hạn nhiệm vụ"], dues[0], recurrence, options)
+    return _item(names.calendar_slug(plan, "deadlines"), names.event_uid(plan, task.number, index), component)
+
+
+def _report_event(plan: Plan, units: Sequence[Unit], options: RenderOptions) -> DesiredItem | None:
+    dues = [due for _, _, due in report_periods(plan)]
+    if not dues:
+        return None
+    month, day = plan.annual_report_due
+    label = names.plan_label(plan)
+    rule = f"FREQ=YEARLY;BYMONTH={month};BYMONTHDAY={day};UNTIL={dues[-1].year:04d}1231"
+    description = [f"Các đơn vị báo cáo kết quả thực hiện {label} hằng năm, gồm cả các nhiệm vụ thực hiện "
+                   "thường xuyên.", "", f"Hạn: {day:02d}/{month:02d} hằng năm, từ {dues[0].year} đến {dues[-1].year}",
+                   f"Các đơn vị: {_join_names(units)}"]
+    if options.folder_url is not None:
+        root = options.folder_url("")
+        if root:
+            description.append(f"Thư mục nộp báo cáo: {root}")
+    uid = names.event_uid(plan, 0, 0)
+    component = _event(uid, names.plan_code(plan), f"Hạn báo cáo hằng năm – {label}", description,
+                       [label, names.REPORT_FOLDER], dues[0], [f"RRULE:{rule}"], options)
+    return _item(names.calendar_slug(plan, "deadlines"), uid, component)
+
+
+def _progress(obs: Sequence[Obligation], completions: Mapping[str, datetime]) -> tuple[int, int, datetime | None]:
+    """(done, total, latest submission) over the obligations that have a due date.
+
+    Ongoing obligations have none: they are judged through the yearly report instead.
+    """
+    done, total, latest = 0, 0, None
+    for ob in obs:
+        if ob.due is None:
+            continue
+        total += 1
+        at = completions.get(ob.key)
+        if at is not None:
+            done += 1
+            latest = at if latest is None or at > latest else latest
+    return done, total, latest
+
+
+def _status_lines(done: int, total: int, latest: datetime | None, tz: str) -> list[str]:
+    if total == 0:
+        return ["STATUS:NEEDS-ACTION"]
+    percent = 100 * done // total
+    if percent == 100 and latest is not None:
+        return ["STATUS:COMPLETED", "PERCENT-COMPLETE:100", f"COMPLETED:{_utc(latest, tz)}"]
+    return ["STATUS:IN-PROCESS" if done else "STATUS:NEEDS-ACTION", f"PERCENT-COMPLETE:{percent}"]
+
+
+def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[Obligation]],
+                    completions: Mapping[str, datetime], options: RenderOptions) -> list[DesiredItem]:
+    code, label = names.plan_code(plan), names.plan_label(plan)
+    cal = names.calendar_slug(plan, "overview")
+    stamp = [f"DTSTAMP:{DTSTAMP}"]
+    items = []
+
+    report_obs = obs_by_milestone.get((0, 0), [])
+    if report_obs:
+        done, total, latest = _progress(report_obs, completions)
+        uid = names.overview_task_uid(plan, 0)
+        items.append(_item(cal, uid, [
+            "BEGIN:VTODO", f"UID:{uid}", *stamp,
+            f"SUMMARY:{escape_text(names.REPORT_FOLDER)}",
+            f"DESCRIPTION:{escape_text(f'Báo cáo hằng năm của các đơn vị về {label}.' + chr(10) + f'Đã nộp: {done}/{total}')}",
+            *_status_lines(done, total, latest, options.tz),
+            f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
+
+    for task in sorted(plan.tasks, key=lambda t: t.number):
+        task_obs = [ob for i in range(1, len(task.milestones) + 1) for ob in obs_by_milestone.get((task.number, i), [])]
+        done, total, latest = _progress(task_obs, completions)
+        parent = names.overview_task_uid(plan, task.number)
+        # The parent carries no dates, so moving one milestone changes only that milestone's items.
+        description = [names.nfc(task.text), "", "Thời hạn: " + "; ".join(m.phrase for m in task.milestones),
+                       *(_responsible(task, []) if (task.lead or task.cooperating) else []), f"Đã nộp: {done}/{total}"]
+        items.append(_item(cal, parent, [
+            "BEGIN:VTODO", f"UID:{parent}", *stamp,
+            f"SUMMARY:{escape_text(f'NV {task.number} – {names.short_title(task, 80)}')}",
+            f"DESCRIPTION:{escape_text(chr(10).join(description))}",
+            *_status_lines(done, total, latest, options.tz),
+            "CATEGORIES:" + escape_text(label),
+            f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
+
+        for index, milestone in enumerate(task.milestones, start=1):
+            m_obs = obs_by_milestone.get((task.number, index), [])
+            done, total, latest = _progress(m_obs, completions)
+            dues = sorted({due for _, _, due in periods(milestone, plan) if due})
+            uid = names.overview_milestone_uid(plan, task.number, index)
+            description = [f"Thời hạn: {milestone.phrase}"]
+            if dues:
+                description.append(f"Hạn: {_due_summary(dues)}")
+            units_count = len(dict.fromkeys(ob.unit for ob in m_obs))
+            description += [f"Số đơn vị: {units_count}", f"Đã nộp: {done}/{total}"]
+            items.append(_item(cal, uid, [
+                "BEGIN:VTODO", f"UID:{uid}", *stamp,
+                f"SUMMARY:{escape_text(f'NV {task.number} – mốc {index}: {milestone.phrase}')}",
+                f"DESCRIPTION:{escape_text(chr(10).join(description))}",
+                *([f"DUE;VALUE=DATE:{_date(dues[-1])}"] if dues else []),
+                *_status_lines(done, total, latest, options.tz),
+                f"RELATED-TO;RELTYPE=PARENT:{parent}",
+                f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
+    return items
+
+
+def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mapping[int, Task],
+                completions: Mapping[str, datetime], options: RenderOptions,
+                heads: dict[tuple[int, int], tuple[str, str, str]]) -> list[DesiredItem]:
+    code, label = names.plan_code(plan), names.plan_label(plan)
+    cal = names.calendar_slug(plan, "unit", unit)
+    categories = "CATEGORIES:" + escape_text(label)
+    items = []
+    for ob in obs:
+        head = heads.get((ob.task, ob.milestone))
+        if head is None:  # computed once per milestone, shared by every unit
+            if ob.task == 0:
+                text = f"Báo cáo kết quả thực hiện {label} trong năm, gồm cả các nhiệm vụ thực hiện thường xuyên."
+                head = (names.REPORT_FOLDER, text, f"Thời hạn: định kỳ hằng năm (ngày {plan.annual_report_due[1]:02d}/"
+                                                  f"{plan.annual_report_due[0]:02d})")
+            else:
+                task = tasks[ob.task]
+                head = (f"NV {task.number} – {names.short_title(task, 80)}", names.nfc(task.text),
+                        f"Thời hạn: {task.milestones[ob.milestone - 1].phrase}")
+            heads[(ob.task, ob.milestone)] = head
+        title, text, phrase = head
+        period_name = ob.folder.rsplit("/", 1)[-1]
+        description = [text, "", phrase]
+        if ob.due:
+            description.append(f"Hạn nộp: {_dmy(ob.due)}")
+        description.append(f"Thư mục nộp báo cáo: {ob.folder}")
+        url = options.folder_url(ob.folder) if options.folder_url else None
+        if url:
+            description.append(f"Liên kết: {url}")
+        uid = names.todo_uid(plan, ob)
+        lines = ["BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
+                 f"SUMMARY:{escape_text(f'{title} ({period_name})')}",
+                 f"DESCRIPTION:{escape_text(chr(10).join(description))}"]
+        if ob.start and (ob.due is None or ob.start <= ob.due):
+            lines.append(f"DTSTART;VALUE=DATE:{_date(ob.start)}")
+        if ob.due:
+            lines.append(f"DUE;VALUE=DATE:{_date(ob.due)}")
+        at = completions.get(ob.key)
+        if at is None:
+            lines.append("STATUS:NEEDS-ACTION")
+        else:
+            lines += ["STATUS:COMPLETED", "PERCENT-COMPLETE:100", f"COMPLETED:{_utc(at, options.tz)}"]
+        lines += [categories, f"{PLAN_PROPERTY}:{code}", "END:VTODO"]
+        items.append(_item(cal, uid, lines))
+    return items
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+def build_desired(plan: Plan, units: Sequence[Unit], obligations: Sequence[Obligation],
+                  options: RenderOptions | None = None, *, completions: Mapping[str, datetime] | None = None,
+                  coordinator_groups: Sequence[str] = (), publish: bool = False,
+                  ) -> tuple[list[DesiredCalendar], list[DesiredItem]]:
+    """The calendars and items the server should hold for this plan, in a stable order.
+
+    completions maps Obligation.key to the (aware) time its report was submitted.
+    """
+    options = options or RenderOptions()
+    completions = completions or {}
+    label = names.plan_label(plan)
+    unit_by_id = {u.id: u for u in units}
+    tasks = {t.number: t for t in plan.tasks}
+    obs_by_milestone: dict[tuple[int, int], list[Obligation]] = defaultdict(list)
+    obs_by_unit: dict[str, list[Obligation]] = defaultdict(list)
+    for ob in obligations:
+        if ob.unit not in unit_by_id:
+            raise ValueError(f"obligation {ob.key} names a unit that is not in the units list")
+        if ob.task and ob.task not in tasks:
+            raise ValueError(f"obligation {ob.key} names task {ob.task}, which the plan does not have")
+        obs_by_milestone[(ob.task, ob.milestone)].append(ob)
+        obs_by_unit[ob.unit].append(ob)
+
+    deadline_groups = list(dict.fromkeys([*(u.group for u in units), *coordinator_groups]))
+    calendars = [
+        DesiredCalendar(slug=names.calendar_slug(plan, "deadlines"), displayname=names.calendar_displayname(plan, "deadlines"),
+                        description=names.nfc(f"Các mốc thời hạn của {plan.title}"), components=["VEVENT"],
+                        color=COLORS["deadlines"], share_groups=deadline_groups, publish=publish),
+        DesiredCalendar(slug=names.calendar_slug(plan, "overview"), displayname=names.calendar_displayname(plan, "overview"),
+                        description=names.nfc(f"Tiến độ thực hiện {label}: từng nhiệm vụ, từng mốc, theo báo cáo đã nộp."),
+                        components=["VTODO"], color=COLORS["overview"],
+                        share_groups=list(dict.fromkeys(coordinator_groups))),
+    ]
+    calendars += [
+        DesiredCalendar(slug=names.calendar_slug(plan, "unit", u), displayname=names.calendar_displayname(plan, "unit", u),
+                        description=names.nfc(f"Các việc {u.name} cần thực hiện và báo cáo theo {label}."),
+                        components=["VTODO"], color=COLORS["unit"], share_groups=[u.group], unit=u.id)
+        for u in units
+    ]
+
+    items: list[DesiredItem] = []
+    for task in sorted(plan.tasks, key=lambda t: t.number):
+        for index, milestone in enumerate(task.milestones, start=1):
+            event = _milestone_event(plan, task, index, milestone, obs_by_milestone.get((task.number, index), []),
+                                     unit_by_id, options)
+            if event is not None:
+                items.append(event)
+    report = _report_event(plan, units, options)
+    if report is not None:
+        items.append(report)
+    items += _overview_items(plan, obs_by_milestone, completions, options)
+    heads: dict[tuple[int, int], tuple[str, str, str]] = {}
+    for unit in units:
+        items += _unit_todos(plan, unit, obs_by_unit.get(unit.id, []), tasks, completions, options, heads)
+    return calendars, items
