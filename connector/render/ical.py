@@ -312,6 +312,7 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
             f"SUMMARY:{escape_text(names.REPORT_FOLDER)}",
             f"DESCRIPTION:{escape_text(f'Báo cáo hằng năm của các đơn vị về {label}.' + chr(10) + f'Đã nộp: {done}/{total}')}",
             *_status_lines(done, total, latest, options.tz),
+            "CATEGORIES:" + escape_text(label),
             f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
 
     for task in sorted(plan.tasks, key=lambda t: t.number):
