@@ -61,6 +61,17 @@ def test_create_calendar_that_exists_is_fine(rsps):
     assert cal.create_calendar("lich-chi-bo-a", "Lịch Chi bộ A") == base + CAL
 
 
+def test_create_calendar_conflict_is_fine_only_when_the_calendar_is_there(rsps):
+    """Radicale answers 409 for an existing calendar; 409 may also mean a missing home."""
+    cal, base = client("nextcloud-29")
+    rsps.add("MKCALENDAR", base + CAL, status=409)
+    register(rsps, exchange("nextcloud-29", "e2"))  # PROPFIND Depth 0: it is a calendar
+    assert cal.create_calendar("lich-chi-bo-a", "Lịch Chi bộ A") == base + CAL
+    rsps.replace("PROPFIND", base + CAL, status=404)
+    with pytest.raises(ServerError, match=r"conflict \(409\) during MKCALENDAR"):
+        cal.create_calendar("lich-chi-bo-a", "Lịch Chi bộ A")
+
+
 def test_calendars_of_a_home_with_a_shared_calendar(version, rsps):
     """e21: unit_a's home lists inbox/outbox/trashbin too; only calendars come back."""
     cal, base = client(version, user="unit_a")

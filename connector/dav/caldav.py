@@ -134,10 +134,24 @@ class CalDAVClient:
                 '<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" '
                 'xmlns:a="http://apple.com/ns/ical/"><d:set><d:prop>'
                 + "".join(props) + "</d:prop></d:set></c:mkcalendar>")
-        resp = self.http.request("MKCALENDAR", href, headers=_XML, data=body.encode(), expect=(201, 200, 405))
-        if resp.status_code == 405:
+        resp = self.http.request("MKCALENDAR", href, headers=_XML, data=body.encode(),
+                                 expect=(201, 200, 403, 405, 409))
+        # "Already exists" is 405 on Nextcloud, 409 on Radicale, 403 per RFC 4791; 403/409 can also
+        # mean something else (no home, no right), so those are only accepted for an existing calendar.
+        if resp.status_code in (403, 409) and not self._is_calendar(href):
+            raise self.http.error_for(resp, "MKCALENDAR", href)
+        if resp.status_code != 201:
             log.debug("calendar %s already exists", name)
         return href
+
+    def _is_calendar(self, href: str) -> bool:
+        body = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>'
+        resp = self.http.request("PROPFIND", href, headers={**_XML, "Depth": "0"}, data=body, expect=(207, 404))
+        if resp.status_code != 207:
+            return False
+        return any((rt := r.props.get(dx.clark("d:resourcetype"))) is not None
+                   and rt.find(dx.clark("c:calendar")) is not None
+                   for r in dx.parse_multistatus(resp.content).responses)
 
     # -- items ---------------------------------------------------------------------------------
     def item_href(self, cal_href: str, uid: str) -> str:
