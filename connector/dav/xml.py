@@ -81,13 +81,3 @@ def parse_multistatus(body: bytes | str) -> Multistatus:
         out.append(resp)
     return Multistatus(out, root.findtext(f"{{{DAV}}}sync-token"))
 
-
-def error_conditions(body: bytes | str) -> set[str]:
-    """Clark names of the precondition elements in a <d:error> body (empty if not one)."""
-    try:
-        root = DET.fromstring(body)
-    except Exception:  # noqa: BLE001 - not XML: no conditions
-        return set()
-    if root.tag != f"{{{DAV}}}error":
-        return set()
-    return {child.tag for child in root if child.tag.startswith(f"{{{DAV}}}")}

@@ -19,6 +19,7 @@ routed through the connector's own HttpClient/Session. Its known defects and how
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from urllib.parse import quote, urlsplit
 
@@ -238,7 +239,7 @@ class OCSClient:
 
 
 def _share_path(path: str) -> str:
-    return "/" + path.strip("/")
+    return "/" + unicodedata.normalize("NFC", path).strip("/")
 
 
 def base_url_of(dav_url: str) -> str:
