@@ -42,6 +42,7 @@ class Milestone(BaseModel):
     flags: list[str] = Field(default_factory=list)  # human-readable reasons for review
     units: list[str] = Field(default_factory=list)  # narrowed to these unit ids (from the mapping)
     unit_kinds: list[str] = Field(default_factory=list)  # narrowed to these unit kinds (from the mapping)
+    title: str = ""  # a short label for this milestone set in the plan mapping; "" = use the task's title
 
 
 class Task(BaseModel):
