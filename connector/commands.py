@@ -1,0 +1,379 @@
+"""The admin's jobs: sync, collect, run (sync + collect + reminders) and check.
+
+A `Job` wires the pure core to the edges for one config: it loads the plan and units, expands the
+obligations, opens one HTTP session (starting the embedded servers when the config says so) and
+keeps the state. The same code runs on Nextcloud, any CalDAV/WebDAV server and the embedded default.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from connector.config import Config, load_config, load_units
+from connector.errors import ConfigError, ConnectorError
+from connector.lock import RunLock
+from connector.models import Obligation, Plan, Unit
+from connector.state import State, default_state_dir
+
+log = logging.getLogger("plan-connector")
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _plan_mapping_beside(document: str | None) -> str | None:
+    if not document:
+        return None
+    candidate = Path(document).with_suffix(".toml")
+    return str(candidate) if candidate.is_file() else None
+
+
+def load_plan_and_units(cfg: Config) -> tuple[Plan, list[Unit]]:
+    """The plan (document + its mapping's overrides) and the units, checked against each other."""
+    from connector.plan.mapping import load_plan
+
+    mapping = cfg.plan.mapping or _plan_mapping_beside(cfg.plan.document)
+    plan = load_plan(document=cfg.plan.document, mapping=mapping)
+    units = load_units(cfg.plan.units)
+    ids = {u.id for u in units}
+    kinds = {u.kind for u in units}
+    for task in plan.tasks:
+        for i, m in enumerate(task.milestones, 1):
+            for uid in m.units:
+                if uid not in ids:
+                    raise ConfigError(f"task {task.number} milestone {i}: unknown unit {uid!r} "
+                                      f"(not in {cfg.plan.units})", path=mapping)
+            for kind in m.unit_kinds:
+                if kind not in kinds:
+                    log.warning("task %s milestone %s: no unit of kind %r in %s", task.number, i, kind, cfg.plan.units)
+    return plan, units
+
+
+class Job:
+    """One run against one server: clients, state, plan, units and obligations."""
+
+    def __init__(self, cfg: Config, *, state_dir: str | None = None, dry_run: bool = False, force: bool = False):
+        from connector.schedule import expand
+
+        self.cfg = cfg
+        self.dry_run = dry_run
+        self.force = force
+        from connector.render.names import plan_code
+
+        self.plan, self.units = load_plan_and_units(cfg)
+        self.code = plan_code(self.plan)  # the slug used in UIDs, calendar names and ownership markers
+        self.obligations: list[Obligation] = expand(self.plan, self.units)
+        self.state_dir = Path(state_dir or cfg.state_dir or default_state_dir())
+        self.root = (cfg.plan.root_folder or f"Báo cáo/{self.code.upper()}").strip("/")
+        self.embedded = None
+        self.http = None
+
+    # -- connection ---------------------------------------------------------------------------
+    def __enter__(self) -> "Job":
+        from connector.dav.caldav import CalDAVClient
+        from connector.dav.http import HttpClient, make_session
+        from connector.dav.webdav import WebDAVClient
+
+        s = self.cfg.server
+        if s.kind == "embedded":
+            from connector.embedded import EmbeddedServers
+
+            self.embedded = EmbeddedServers(Path(s.data_dir)).start()
+            user, password = self.embedded.user, self.embedded.password
+            home, files_root, server_id = self.embedded.calendar_home, self.embedded.files_root, f"embedded:{Path(s.data_dir).resolve()}"
+            verify: bool | str = True
+        else:
+            user, password = s.user, s.password
+            base = s.url.rstrip("/")
+            if s.kind == "nextcloud":
+                home = f"{base}/remote.php/dav/calendars/{quote(user, safe='')}/"
+                files_root = f"{base}/remote.php/dav/files/{quote(user, safe='')}/"
+            else:
+                home, files_root = s.caldav_home, s.files_root
+            server_id = f"{s.kind}:{base or home}:{user}"
+            verify = s.ca_bundle or s.verify_tls
+        session = make_session(user, password, verify=verify)
+        self.http = HttpClient(session, timeout=(s.connect_timeout, s.read_timeout))
+        self.caldav = CalDAVClient(self.http, home)
+        self.webdav = WebDAVClient(self.http, files_root)
+        self.files_root = files_root
+        self.ocs = None
+        if s.kind == "nextcloud":
+            from connector.nextcloud.ocs import OCSClient
+
+            self.ocs = OCSClient(self.http, s.url.rstrip("/"))
+        self.state = State.open(self.state_dir, server_id, self.code)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    @property
+    def requests(self) -> int:
+        return self.http.count if self.http else 0
+
+    # -- helpers ------------------------------------------------------------------------------
+    def folder_url(self, folder: str) -> str | None:
+        """A link people can open for an obligation folder (relative to the plan's root)."""
+        path = f"{self.root}/{folder}".strip("/")
+        if self.cfg.server.kind == "nextcloud":
+            return f"{self.cfg.server.url.rstrip('/')}/apps/files/?dir=/{quote(path)}"
+        return self.files_root + "/".join(quote(p, safe="") for p in path.split("/"))
+
+    def unit_folders(self) -> dict[str, str]:
+        from connector.render.names import unit_folder
+
+        return {u.id: unit_folder(u) for u in self.units}
+
+    def last_register(self):
+        from connector.register.status import load_register
+
+        path = self.state_dir / f"{self.code}-register.json"
+        if path.is_file():
+            try:
+                return load_register(path)
+            except Exception as exc:  # noqa: BLE001 - a damaged copy only loses history, say so
+                log.warning("cannot read the last register %s (%s); history starts afresh", path, exc)
+        return None
+
+    # -- the jobs -----------------------------------------------------------------------------
+    def sync(self, completions: dict | None = None, entries=None) -> dict:
+        """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
+        from connector.render.ical import RenderOptions, build_desired
+        from connector.sync.calendars import CalendarSync
+        from connector.sync.folders import list_tree, sync_folders
+        from connector.sync import shares
+
+        if completions is None:
+            prev = self.last_register()
+            completions = prev.completions() if prev else {}
+        cfg = self.cfg.plan
+        options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
+        calendars, items = build_desired(self.plan, self.units, self.obligations, options, completions=completions,
+                                         coordinator_groups=cfg.coordinator_groups, publish=cfg.publish)
+        nextcloud = self.ocs is not None
+        result: dict = {"notices": []}
+        if not nextcloud:
+            result["notices"].append(f"server kind {self.cfg.server.kind!r}: Nextcloud-only steps "
+                                     "(groups, sharing, publishing) skipped")
+        share_report = shares.ShareReport()
+        if nextcloud and cfg.create_groups:
+            shares.ensure_groups(self.ocs, sorted({u.group for u in self.units} | set(cfg.coordinator_groups)),
+                                 dry_run=self.dry_run, report=share_report)
+        sharing = shares.CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"),
+                                         dry_run=self.dry_run) if nextcloud else None
+        cal_sync = CalendarSync(self.caldav, self.state.section("calendars"), self.code,
+                                parallel=self.cfg.sync.parallel, dry_run=self.dry_run, force=self.force,
+                                max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing)
+        try:
+            cal = cal_sync.run(calendars, items)
+        finally:
+            if not self.dry_run:
+                self.state.save()
+        if entries is None:
+            entries = list_tree(self.webdav, self.root)
+        folders = sync_folders(self.webdav, self.root, self.obligations, entries,
+                               extra=[self.cfg.plan.register_folder], dry_run=self.dry_run)
+        if nextcloud:
+            shares.sync_folder_shares(self.ocs, self.root, self.units, self.unit_folders(), cfg.coordinator_groups,
+                                      file_drop_expire=cfg.file_drop_expire, file_drop_note=cfg.file_drop_note,
+                                      dry_run=self.dry_run, report=share_report)
+        result.update({
+            "created": cal.created + len(folders.created) + len(share_report.created),
+            "updated": cal.updated + len(share_report.updated),
+            "deleted": cal.deleted,
+            "unchanged": cal.unchanged,
+            "failed": cal.failed + share_report.failed,
+            "calendars": cal.calendars,
+            "publish_url": cal.publish_url,
+            "folders_created": len(folders.created),
+            "file_drops": share_report.file_drops,
+            "items": {"created": cal.created, "updated": cal.updated, "deleted": cal.deleted},
+        })
+        result["notices"] += cal.notices
+        if self.dry_run:
+            result["planned"] = ([f"{c.action} {c.href}" for c in cal.planned]
+                                 + [f"mkcol {p}" for p in folders.planned] + share_report.planned)
+        result["_entries"] = entries
+        return result
+
+    def collect(self, as_of: date | None = None, entries=None, out_dir: Path | None = None) -> dict:
+        """Read the report tree, compute the register, write it locally and upload it."""
+        from connector.collect import register_digest, remote_files, upload_register, write_register_files
+        from connector.register.status import compute_register
+        from connector.sync.folders import list_tree
+
+        now = datetime.now(TZ)
+        as_of = as_of or now.date()
+        if entries is None:
+            entries = list_tree(self.webdav, self.root)
+        files = remote_files(entries, self.root)
+        previous = self.last_register()
+        reg = compute_register(self.obligations, files, self.units, self.plan, as_of=as_of, now=now,
+                               due_soon_days=self.cfg.plan.due_soon_days, previous=previous,
+                               unit_folders=self.unit_folders(), ignored_dirs={self.cfg.plan.register_folder})
+        out_dir = out_dir or (self.state_dir / "register" / self.code)
+        paths = write_register_files(reg, out_dir, folder_url=self.folder_url)
+        if not self.dry_run:
+            # The state keeps the last register: history (removed files) and completions for the next sync.
+            from connector.state import atomic_write
+
+            atomic_write(self.state_dir / f"{self.code}-register.json", paths["json"].read_bytes())
+        upload = upload_register(self.webdav, f"{self.root}/{self.cfg.plan.register_folder}", paths, entries,
+                                 self.state.section("register"), register_digest(reg), dry_run=self.dry_run)
+        if not self.dry_run:
+            self.state.save()
+        return {"register": reg, "paths": {k: str(v) for k, v in paths.items()}, "upload": upload}
+
+
+def _print_sync(result: dict, requests: int, as_json: bool) -> None:
+    if as_json:
+        doc = {k: result[k] for k in ("created", "updated", "deleted", "unchanged", "calendars", "publish_url")}
+        doc["requests"] = requests
+        doc["failed"] = result["failed"]
+        if "planned" in result:
+            doc["planned"] = result["planned"]
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    for n in result["notices"]:
+        print(f"note: {n}")
+    for p in result.get("planned", []):
+        print(f"would {p}")
+    print(f"sync: {result['created']} created, {result['updated']} updated, {result['deleted']} deleted, "
+          f"{result['unchanged']} unchanged, {len(result['failed'])} failed; {requests} HTTP requests")
+    if result.get("publish_url"):
+        print(f"public subscription link: {result['publish_url']}")
+    for unit, url in result.get("file_drops", {}).items():
+        print(f"upload-only link for {unit}: {url}")
+    for f in result["failed"]:
+        print(f"failed: {f}", file=sys.stderr)
+
+
+def _summary_table(reg) -> str:
+    from connector.models import STATUS_LABELS_VI, Status
+
+    counts = reg.counts()
+    lines = [f"Sổ theo dõi tình hình thực hiện – {reg.plan_title}",
+             f"Tính đến ngày {reg.as_of.strftime('%d/%m/%Y')}"]
+    width = max(len(v) for v in STATUS_LABELS_VI.values())
+    for st in Status:
+        lines.append(f"  {STATUS_LABELS_VI[st]:<{width}}  {counts.get(st, 0):>5}")
+    lines.append(f"  {'Tổng số nghĩa vụ':<{width}}  {len(reg.rows):>5}")
+    if reg.unassigned:
+        lines.append(f"  {'Tệp chưa xếp đúng thư mục':<{width}}  {len(reg.unassigned):>5}")
+    return "\n".join(lines)
+
+
+def _print_collect(result: dict, requests: int, as_json: bool) -> None:
+    from connector.register.status import register_to_json
+
+    if as_json:
+        print(json.dumps(register_to_json(result["register"]), ensure_ascii=False, indent=2, default=str))
+        return
+    print(_summary_table(result["register"]))
+    for kind, path in result["paths"].items():
+        print(f"register.{kind}: {path}")
+    up = result["upload"]
+    if up.uploaded:
+        print(f"uploaded {len(up.uploaded)} register files")
+    for s in up.skipped:
+        print(f"note: {s}")
+    for f in up.failed:
+        print(f"failed: {f}", file=sys.stderr)
+    print(f"{requests} HTTP requests")
+
+
+def _parse_as_of(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--as-of {value!r}: expected YYYY-MM-DD") from None
+
+
+def _lock(job_or_cfg, state_dir: str | None) -> RunLock:
+    cfg = job_or_cfg
+    return RunLock(Path(state_dir or cfg.state_dir or default_state_dir()))
+
+
+def sync(args) -> int:
+    cfg = load_config(args.config)
+    with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=args.dry_run, force=args.force) as job:
+        result = job.sync()
+        _print_sync(result, job.requests, args.json)
+        return 1 if result["failed"] else 0
+
+
+def collect(args) -> int:
+    cfg = load_config(args.config)
+    as_of = _parse_as_of(args.as_of)
+    with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=args.dry_run) as job:
+        result = job.collect(as_of, out_dir=Path(args.out) if args.out else None)
+        if not args.dry_run:
+            # Reflect back: completed obligations complete their to-dos.
+            reflected = job.sync(completions=result["register"].completions())
+            result["reflected"] = reflected["items"]
+        _print_collect(result, job.requests, args.json)
+        return 1 if result["upload"].failed else 0
+
+
+def run(args) -> int:
+    """sync, then collect, then reminders: what cron runs."""
+    cfg = load_config(args.config)
+    as_of = _parse_as_of(args.as_of)
+    with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=args.dry_run, force=args.force) as job:
+        summary = run_job(job, as_of, Path(args.out) if args.out else None)
+        if args.json:
+            print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        else:
+            print(summary["text"])
+        return 1 if summary["failed"] else 0
+
+
+def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
+    """The whole job on an open Job; returns a summary dict (also used by the demo)."""
+    prev = job.last_register()
+    before = prev.completions() if prev else {}
+    synced = job.sync(completions=before)
+    collected = job.collect(as_of, entries=synced["_entries"], out_dir=out_dir)
+    reg = collected["register"]
+    after = reg.completions()
+    reflected = {"created": 0, "updated": 0, "deleted": 0}
+    if after != before and not job.dry_run:
+        reflected = job.sync(completions=after, entries=synced["_entries"])["items"]
+    sent = []
+    if job.cfg.reminders.enabled:
+        from connector.reminders import send_reminders
+
+        sent = send_reminders(job, reg)
+    failed = synced["failed"] + collected["upload"].failed
+    writes = (synced["items"]["created"] + synced["items"]["updated"] + synced["items"]["deleted"]
+              + synced["folders_created"] + reflected["created"] + reflected["updated"] + reflected["deleted"]
+              + len(collected["upload"].uploaded))
+    text = "\n".join([
+        f"sync: {synced['created']} created, {synced['updated']} updated, {synced['deleted']} deleted, "
+        f"{synced['unchanged']} unchanged",
+        f"reflected into task lists: {reflected['updated']} to-dos updated",
+        _summary_table(reg),
+        *[f"register.{k}: {v}" for k, v in collected["paths"].items()],
+        *([f"reminders sent: {len(sent)}"] if job.cfg.reminders.enabled else []),
+        *[f"failed: {f}" for f in failed],
+        f"writes: {writes}; HTTP requests: {job.requests}",
+    ])
+    return {"writes": writes, "requests": job.requests, "failed": failed, "paths": collected["paths"],
+            "counts": {k.value: v for k, v in reg.counts().items()}, "reminders": sent,
+            "publish_url": synced.get("publish_url"), "text": text}
+
+
+def check(args) -> int:
+    """Config, connectivity, authentication and capabilities, one line each."""
+    from connector.checks import run_checks
+
+    cfg = load_config(args.config)
+    return run_checks(cfg, state_dir=args.state_dir, as_json=args.json)

@@ -1,0 +1,227 @@
+"""Calendars and task lists: make the server hold the desired items, with the fewest requests.
+
+Per run: one PROPFIND of the calendar home (every calendar's sync-token at once). A calendar whose
+token is the one remembered is not read at all; otherwise one sync-collection REPORT (incremental
+with the remembered token) and one calendar-multiget for the items whose ETag we do not know.
+Writes are conditional (If-None-Match: * / If-Match) and run a few at a time; a 412 makes us
+re-read that one item and decide again.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from connector.dav.caldav import CalDAVClient, CalendarInfo
+from connector.errors import AuthError, ConnectorError, PreconditionFailed, ServerError, UnreachableError
+from connector.render.ical import DesiredCalendar, DesiredItem, read_marker
+from connector.sync.reconcile import Action, Change, Known, Wanted, deletion_allowed, diff_collection
+
+log = logging.getLogger("plan-connector.sync")
+
+
+@dataclass
+class SyncReport:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    planned: list[Change] = field(default_factory=list)  # what a dry run would do
+    calendars: list[str] = field(default_factory=list)
+    publish_url: str | None = None
+
+    @property
+    def writes(self) -> int:
+        return self.created + self.updated + self.deleted
+
+
+def _known_from_state(entry: dict) -> dict[str, Known]:
+    return {href: Known(*v) for href, v in entry.get("items", {}).items()}
+
+
+class CalendarSync:
+    """Reconciles the calendars of one plan on one CalDAV home."""
+
+    def __init__(self, caldav: CalDAVClient, state: dict, plan_code: str, *, parallel: int = 4,
+                 dry_run: bool = False, force: bool = False, max_delete_fraction: float = 0.5,
+                 sharing=None):
+        self.caldav = caldav
+        self.state = state  # the "calendars" section of State: slug -> {href, token, items}
+        self.plan_code = plan_code
+        self.prefix = f"pc-{plan_code}-"
+        self.parallel = max(1, parallel)
+        self.dry_run = dry_run
+        self.force = force
+        self.max_delete_fraction = max_delete_fraction
+        self.sharing = sharing  # Nextcloud-only: object with share(info, cal) / publish(info); None elsewhere
+        self._lock = threading.Lock()
+
+    # -- reading -----------------------------------------------------------------------------
+    def _server_view(self, info: CalendarInfo, entry: dict) -> dict[str, Known]:
+        """What the calendar holds, from memory when its sync-token has not moved."""
+        known = _known_from_state(entry)
+        token = info.sync_token or info.ctag
+        if entry.get("token") and token == entry.get("token") and "items" in entry:
+            return known
+        listing = self.caldav.list_items(info.href, entry.get("token") if "items" in entry else None)
+        view: dict[str, Known] = {} if listing.full else dict(known)
+        for href in listing.deleted:
+            view.pop(href, None)
+        unknown = []
+        for href, etag in listing.items.items():
+            k = known.get(href)
+            if k is not None and k.etag is not None and k.etag == etag:
+                view[href] = k
+            else:
+                unknown.append(href)
+        if unknown:
+            fetched = self.caldav.fetch(info.href, unknown)
+            for href, (etag, ics) in fetched.items():
+                plan, digest = read_marker(ics)
+                view[href] = Known(etag, plan, digest)
+        return view
+
+    # -- writing -----------------------------------------------------------------------------
+    def _apply(self, change: Change, cal_href: str, view: dict[str, Known], report: SyncReport, retry: bool = True) -> None:
+        try:
+            if change.action is Action.DELETE:
+                self.caldav.delete(change.href, change.etag)
+                with self._lock:
+                    view.pop(change.href, None)
+                    report.deleted += 1
+                return
+            etag = self.caldav.put(change.href, change.body, etag=change.etag, create=change.action is Action.CREATE)
+            with self._lock:
+                view[change.href] = Known(etag, self.plan_code, change.hash)
+                if change.action is Action.CREATE:
+                    report.created += 1
+                else:
+                    report.updated += 1
+        except PreconditionFailed:
+            if not retry:
+                raise
+            # Someone (or an interrupted earlier run) changed the item: re-read it and decide again.
+            fetched = self.caldav.fetch(cal_href, [change.href])
+            if change.href not in fetched:
+                if change.action is Action.DELETE:
+                    with self._lock:
+                        view.pop(change.href, None)
+                    return
+                again = Change(Action.CREATE, change.collection, change.href, change.uid, None, change.body, change.hash)
+            else:
+                etag, ics = fetched[change.href]
+                plan, digest = read_marker(ics)
+                with self._lock:
+                    view[change.href] = Known(etag, plan, digest)
+                if plan != self.plan_code:
+                    with self._lock:
+                        report.failed.append(f"{change.href}: an item not made by plan-connector uses this UID; left alone")
+                    return
+                if change.action is not Action.DELETE and digest == change.hash:
+                    with self._lock:
+                        report.unchanged += 1
+                    return
+                again = Change(change.action if change.action is Action.DELETE else Action.UPDATE,
+                               change.collection, change.href, change.uid, etag, change.body, change.hash)
+            self._apply(again, cal_href, view, report, retry=False)
+
+    def _run_changes(self, work: list[tuple[Change, str, dict]], report: SyncReport) -> None:
+        def one(item):
+            change, cal_href, view = item
+            try:
+                self._apply(change, cal_href, view, report)
+            except (AuthError, UnreachableError):
+                raise
+            except ServerError as exc:
+                with self._lock:
+                    report.failed.append(f"{change.action} {change.href}: {exc}")
+
+        if self.parallel == 1 or len(work) < 2:
+            for item in work:
+                one(item)
+            return
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            for fut in [pool.submit(one, item) for item in work]:
+                fut.result()
+
+    # -- the whole run -----------------------------------------------------------------------
+    def run(self, calendars: list[DesiredCalendar], items: list[DesiredItem]) -> SyncReport:
+        """Make the server hold exactly `items` (among ours) in `calendars`; return what happened."""
+        report = SyncReport(calendars=[c.slug for c in calendars])
+        home = self.caldav.calendars()
+        by_cal: dict[str, dict[str, DesiredItem]] = {c.slug: {} for c in calendars}
+        for it in items:
+            by_cal.setdefault(it.calendar, {})[it.uid] = it
+        # Calendars of this plan that are no longer desired (a unit was removed): empty them.
+        orphans = [slug for slug in home if slug.startswith(self.prefix) and slug not in by_cal]
+        wrote = False
+        views: dict[str, tuple[CalendarInfo | None, str, dict[str, Known]]] = {}
+        for cal in calendars:
+            info = home.get(cal.slug)
+            entry = self.state.setdefault(cal.slug, {})
+            if info is None:
+                if self.dry_run:
+                    report.notices.append(f"would create calendar {cal.slug} ({cal.displayname})")
+                    views[cal.slug] = (None, self.caldav.home_url + cal.slug + "/", {})
+                    continue
+                href = self.caldav.create_calendar(cal.slug, cal.displayname, description=cal.description,
+                                                   components=tuple(cal.components), color=cal.color)
+                wrote = True
+                entry.clear()
+                entry["href"] = href
+                entry["items"] = {}
+                views[cal.slug] = (None, href, {})
+                continue
+            entry["href"] = info.href
+            views[cal.slug] = (info, info.href, self._server_view(info, entry))
+        for slug in orphans:
+            info = home[slug]
+            entry = self.state.setdefault(slug, {})
+            views[slug] = (info, info.href, self._server_view(info, entry))
+            by_cal[slug] = {}
+
+        work: list[tuple[Change, str, dict]] = []
+        deletes = owned = 0
+        for slug, (info, href, view) in views.items():
+            wanted = {self.caldav.item_href(href, uid): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
+            changes, unchanged, n_owned = diff_collection(slug, wanted, view, self.plan_code)
+            report.unchanged += unchanged
+            owned += n_owned
+            for ch in changes:
+                if ch.action is Action.DELETE:
+                    deletes += 1
+                work.append((ch, href, view))
+            foreign = [h for h in wanted if h in view and view[h].plan != self.plan_code]
+            for h in foreign:
+                report.failed.append(f"{h}: an item not made by plan-connector uses this UID; left alone")
+        if not self.force and not deletion_allowed(deletes, owned, self.max_delete_fraction):
+            work = [w for w in work if w[0].action is not Action.DELETE]
+            report.failed.append(
+                f"refusing to delete {deletes} of {owned} items made by plan-connector in one run "
+                f"(more than {self.max_delete_fraction:.0%}); check the plan and units files, or rerun with --force")
+        if self.dry_run:
+            report.planned = [w[0] for w in work]
+            return report
+        try:
+            self._run_changes(work, report)
+        finally:
+            wrote = wrote or bool(work)
+            for slug, (_info, href, view) in views.items():
+                entry = self.state.setdefault(slug, {})
+                entry["href"] = href
+                entry["items"] = {h: [k.etag, k.plan, k.hash] for h, k in view.items()}
+        # Remember each calendar's token as it stands after our writes, so the next run reads nothing.
+        final = self.caldav.calendars() if wrote else home
+        for slug in list(views):
+            info = final.get(slug)
+            if info is not None:
+                self.state[slug]["token"] = info.sync_token or info.ctag
+        for slug in orphans:
+            if not views[slug][2]:
+                log.info("calendar %s is no longer part of the plan and is empty", slug)
+        if self.sharing is not None:
+            self.sharing.apply(final, calendars, report)
+        return report

@@ -1,0 +1,65 @@
+"""Report folders: one tree per plan, one folder per unit, one sub-folder per obligation.
+
+One PROPFIND (Depth infinity) of the plan's root tells what exists; missing folders are made one
+level at a time, parents first. The same listing then serves collection, so a `run` reads the
+tree once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from connector.dav.webdav import Entry, WebDAVClient
+from connector.models import Obligation
+
+log = logging.getLogger("plan-connector.folders")
+
+
+@dataclass
+class FolderReport:
+    created: list[str] = field(default_factory=list)
+    existing: int = 0
+    planned: list[str] = field(default_factory=list)
+
+
+def desired_folders(root: str, obligations: list[Obligation], extra: list[str] = ()) -> list[str]:
+    """Every folder the plan needs, relative to the WebDAV root, parents before children."""
+    wanted: set[str] = set()
+
+    def add(path: str) -> None:
+        parts = [p for p in path.split("/") if p]
+        for i in range(1, len(parts) + 1):
+            wanted.add("/".join(parts[:i]))
+
+    add(root)
+    for ob in obligations:
+        add(f"{root}/{ob.folder}")
+    for e in extra:
+        add(f"{root}/{e}")
+    return sorted(wanted, key=lambda p: (p.count("/"), p))
+
+
+def list_tree(webdav: WebDAVClient, root: str) -> list[Entry]:
+    """Everything under the plan's root (one request; [] when the root does not exist yet)."""
+    return webdav.list_tree(root)
+
+
+def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation], entries: list[Entry],
+                 *, extra: list[str] = (), dry_run: bool = False) -> FolderReport:
+    """Create the folders that are missing; never delete or rename anything."""
+    report = FolderReport()
+    existing = {e.path for e in entries if e.is_dir}
+    # The root's ancestors are not in a listing of the root itself; a 405 answer tells they exist.
+    wanted = desired_folders(root, obligations, extra)
+    missing = [p for p in wanted if p not in existing]
+    report.existing = len(wanted) - len(missing)
+    if dry_run:
+        report.planned = missing
+        return report
+    if missing:
+        if root in existing:
+            # Ancestors of an existing root exist too.
+            parts = root.split("/")
+            existing.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        report.created = webdav.ensure_dirs(missing, existing)
+    return report
