@@ -1,0 +1,200 @@
+"""Read a plan document into marked-up text: one paragraph per line, italics as `*...*`.
+
+This is the only part of plan import that touches the file system.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+
+from connector.errors import PlanError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
+DOCX_SUFFIXES = {".docx"}
+
+
+def read_document(path: str | Path) -> str:
+    """The document's text, NFC, with italic spans marked `*...*` (as the .txt/.md seed is).
+
+    Raises PlanError naming the file (and line where it applies) for anything unreadable.
+    """
+    p = Path(path)
+    where = str(path)
+    suffix = p.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | DOCX_SUFFIXES:
+        raise PlanError(f"unsupported file type {p.suffix!r}; use .txt, .md or .docx", path=where)
+    if p.is_dir():
+        raise PlanError("is a directory, not a plan document", path=where)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise PlanError("file not found", path=where) from None
+    except OSError as exc:
+        raise PlanError(f"cannot read file ({exc.strerror or exc})", path=where) from None
+    if not data.strip():
+        raise PlanError("empty file", path=where)
+    text = _read_docx(data, where) if suffix in DOCX_SUFFIXES else _decode(data, where)
+    text = unicodedata.normalize("NFC", text)
+    if not text.strip():
+        raise PlanError("empty document: no text found", path=where)
+    return text
+
+
+def _decode(data: bytes, where: str) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, body = "utf-8", data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, body = "utf-16", data
+    else:
+        if data.startswith(b"PK\x03\x04"):
+            raise PlanError("this is a zip/.docx file, not text; name it .docx", path=where)
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise PlanError("binary file (NUL byte), not a text plan", path=where, line=data.count(b"\n", 0, nul) + 1)
+        encoding, body = "utf-8", data
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1 if encoding == "utf-8" else None
+        raise PlanError(f"cannot decode as {encoding.upper()} (byte 0x{body[exc.start]:02x}); save the plan as UTF-8",
+                        path=where, line=line) from None
+    if encoding == "utf-16" and text.startswith("\ufeff"):
+        text = text[1:]
+    bad = re.search(r"[\x00-\x08\x0e-\x1f]", text)
+    if bad:
+        raise PlanError("binary content (control characters), not a text plan", path=where,
+                        line=text.count("\n", 0, bad.start()) + 1)
+    return text
+
+
+# ------------------------------------------------------------------------------------------ .docx
+
+def _read_docx(data: bytes, where: str) -> str:
+    import io
+
+    import docx  # python-docx; imported here so text plans do not pay for it
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        return "\n".join(_docx_lines(document))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise PlanError(f"not a readable .docx file ({type(exc).__name__})", path=where) from None
+    except Exception as exc:  # noqa: BLE001 - lxml and zip errors of a corrupt package take many forms
+        raise PlanError(f"corrupt .docx file ({type(exc).__name__})", path=where) from None
+
+
+def _docx_lines(document) -> list[str]:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    numbering = _Numbering(document)
+    lines: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            lines.append(_paragraph_text(Paragraph(child, document), numbering))
+        elif tag == "tbl":
+            seen = set()
+            for row in Table(child, document).rows:
+                for cell in row.cells:
+                    if id(cell._tc) in seen:  # a merged cell appears once per grid column
+                        continue
+                    seen.add(id(cell._tc))
+                    lines.extend(_paragraph_text(p, numbering) for p in cell.paragraphs)
+    return lines
+
+
+def _is_italic(run, paragraph) -> bool:
+    if run.italic is not None:
+        return bool(run.italic)
+    style = run.style if run.style is not None and run.style.font.italic is not None else paragraph.style
+    return bool(style is not None and style.font.italic)
+
+
+def _paragraph_text(paragraph, numbering: "_Numbering") -> str:
+    groups: list[list] = []  # [italic, text]
+    for run in paragraph.runs:
+        italic = _is_italic(run, paragraph)
+        if groups and groups[-1][0] == italic:
+            groups[-1][1] += run.text
+        else:
+            groups.append([italic, run.text])
+    out = []
+    for italic, text in groups:
+        core = text.strip()
+        if italic and core:
+            lead = text[: len(text) - len(text.lstrip())]
+            trail = text[len(text.rstrip()):]
+            out.append(f"{lead}*{core}*{trail}")
+        else:
+            out.append(text)
+    text = "".join(out).replace("\n", " ")  # a soft line break inside one paragraph
+    label = numbering.label(paragraph)
+    return f"{label} {text}" if label else text
+
+
+class _Numbering:
+    """Renders Word's automatic list numbers ("1.", "a)") that are not part of the text."""
+
+    _FORMATS = {
+        "decimal": str,
+        "lowerLetter": lambda n: chr(ord("a") + (n - 1) % 26),
+        "upperLetter": lambda n: chr(ord("A") + (n - 1) % 26),
+        "upperRoman": lambda n: ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"][(n - 1) % 10],
+        "lowerRoman": lambda n: ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"][(n - 1) % 10],
+    }
+
+    def __init__(self, document):
+        self.levels: dict[tuple[str, int], tuple[str, str, int]] = {}
+        self.counters: dict[str, dict[int, int]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (NotImplementedError, KeyError, AttributeError):
+            return
+        w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+        abstract = {}
+        for a in root.iter(f"{w}abstractNum"):
+            lvls = {}
+            for lvl in a.iter(f"{w}lvl"):
+                fmt = lvl.find(f"{w}numFmt")
+                text = lvl.find(f"{w}lvlText")
+                start = lvl.find(f"{w}start")
+                lvls[int(lvl.get(f"{w}ilvl", "0"))] = (
+                    fmt.get(f"{w}val") if fmt is not None else "decimal",
+                    text.get(f"{w}val") if text is not None else "%1.",
+                    int(start.get(f"{w}val")) if start is not None else 1,
+                )
+            abstract[a.get(f"{w}abstractNumId")] = lvls
+        for num in root.iter(f"{w}num"):
+            ref = num.find(f"{w}abstractNumId")
+            if ref is not None:
+                for ilvl, spec in abstract.get(ref.get(f"{w}val"), {}).items():
+                    self.levels[(num.get(f"{w}numId"), ilvl)] = spec
+
+    def label(self, paragraph) -> str:
+        ppr = paragraph._p.pPr
+        if ppr is None or ppr.numPr is None or ppr.numPr.numId is None:
+            return ""
+        num_id = str(ppr.numPr.numId.val)
+        ilvl = int(ppr.numPr.ilvl.val) if ppr.numPr.ilvl is not None else 0
+        spec = self.levels.get((num_id, ilvl))
+        if spec is None:
+            return ""
+        fmt, template, start = spec
+        counters = self.counters.setdefault(num_id, {})
+        counters[ilvl] = counters.get(ilvl, start - 1) + 1
+        for deeper in [k for k in counters if k > ilvl]:
+            del counters[deeper]
+        if fmt == "bullet":
+            return "-"
+        render = self._FORMATS.get(fmt, str)
+        label = template
+        for level in range(ilvl + 1):
+            value = counters.get(level, self.levels.get((num_id, level), ("decimal", "", 1))[2])
+            label = label.replace(f"%{level + 1}", render(value))
+        return label.strip()
