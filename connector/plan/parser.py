@@ -185,7 +185,11 @@ def _draft(raw: _RawTask, vocabulary: Vocabulary) -> _Draft:
 
 
 def _clause(segment: str) -> str:
-    plain = re.sub(r"\s+", " ", segment.replace("*", ""))
+    pieces = [p for p in segment.replace("*", "").split("\n") if p.strip(" -–+•.;,:")]
+    if len(pieces) > 1 and (st.item_number(pieces[-1].strip()) or re.match(r"^\s*[-–+•]\s", pieces[-1])):
+        pieces = pieces[-1:]  # a sub-item closed by its own deadline is its own clause
+    plain = re.sub(r"\s+", " ", " ".join(pieces))
+    plain = st.strip_item_marker(plain.strip(" .;,:)-–+•"))
     plain = re.sub(r"^[\s.;,:)\-–+•]+", "", plain)
     plain = re.sub(r"(?:[-–+•]\s*)?$", "", plain)
     return plain.strip(" .;,:(").strip()

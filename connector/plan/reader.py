@@ -82,7 +82,7 @@ def _read_docx(data: bytes, where: str) -> str:
         document = docx.Document(io.BytesIO(data))
         return "\n".join(_docx_lines(document))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise PlanError(f"not a readable .docx file ({type(exc).__name__})", path=where) from None
+        raise PlanError(f"not a readable .docx file: corrupt or not a Word document ({type(exc).__name__})", path=where) from None
     except Exception as exc:  # noqa: BLE001 - lxml and zip errors of a corrupt package take many forms
         raise PlanError(f"corrupt .docx file ({type(exc).__name__})", path=where) from None
 
@@ -116,6 +116,13 @@ def _is_italic(run, paragraph) -> bool:
     return bool(style is not None and style.font.italic)
 
 
+def _mark_italic(text: str) -> str:
+    core = text.strip()
+    if not core:
+        return text
+    return f"{text[: len(text) - len(text.lstrip())]}*{core}*{text[len(text.rstrip()):]}"
+
+
 def _paragraph_text(paragraph, numbering: "_Numbering") -> str:
     groups: list[list] = []  # [italic, text]
     for run in paragraph.runs:
@@ -126,14 +133,10 @@ def _paragraph_text(paragraph, numbering: "_Numbering") -> str:
             groups.append([italic, run.text])
     out = []
     for italic, text in groups:
-        core = text.strip()
-        if italic and core:
-            lead = text[: len(text) - len(text.lstrip())]
-            trail = text[len(text.rstrip()):]
-            out.append(f"{lead}*{core}*{trail}")
-        else:
-            out.append(text)
-    text = "".join(out).replace("\n", " ")  # a soft line break inside one paragraph
+        if italic:  # mark each line of the span: a soft line break stays a line break
+            text = "\n".join(_mark_italic(piece) for piece in text.split("\n"))
+        out.append(text)
+    text = "".join(out)
     label = numbering.label(paragraph)
     return f"{label} {text}" if label else text
 
