@@ -107,3 +107,13 @@ def test_docx_with_word_automatic_numbering_and_a_header_table(tmp_path):
     assert plan.code == "35-ct-tw" and plan.issued == date(2024, 4, 5)
     assert [(t.number, t.milestones[0].due) for t in plan.tasks] == [(1, date(2024, 6, 30)), (2, date(2024, 9, 30))]
     assert plan.issuer == "ĐẢNG ỦY KHỐI DOANH NGHIỆP"  # a soft line break in the letterhead cell stays a line
+
+
+def test_bullet_tasks_under_markdown_headings_and_a_repeated_deadline_counts_once():
+    text = ("# Kế hoạch hoạt động của Chi đoàn\n\n### I. Mục đích\nGiáo dục đoàn viên.\n\n### II - Nội dung\n"
+            "- Ra quân tình nguyện mùa hè (*tháng 7/2025*).\n- Thời gian thực hiện: tháng 7/2025.\n"
+            "- Sinh hoạt chủ điểm (hằng tháng).\n- Tổng kết năm.\n\n### III. Tổ chức thực hiện\nBan Chấp hành triển khai.\n")
+    plan = parse_text(text)
+    assert [t.title for t in plan.tasks] == ["Ra quân tình nguyện mùa hè", "Sinh hoạt chủ điểm", "Tổng kết năm"]
+    assert [len(t.milestones) for t in plan.tasks] == [1, 1, 0]
+    assert plan.purpose == ["Giáo dục đoàn viên."] and plan.organization == ["Ban Chấp hành triển khai."]

@@ -11,7 +11,7 @@ from connector.models import Plan, Task
 from connector.plan import structure as st
 from connector.plan.deadlines import Context, find_phrases, read_milestones, stated_years
 from connector.plan.reader import read_document
-from connector.plan.vocabulary import Vocabulary, load_vocabulary
+from connector.plan.vocabulary import Vocabulary, load_vocabulary, normalize_phrase
 
 TITLE_MAX = 60
 _TASK_WORDS = ("NHIỆM VỤ", "NỘI DUNG", "GIẢI PHÁP", "CÔNG VIỆC", "CHƯƠNG TRÌNH", "HOẠT ĐỘNG")
@@ -155,6 +155,8 @@ class _Draft:
         for f in self.found:
             clause = _clause(self.stream.text[previous:f.start])
             previous = f.end
+            if not clause and any(normalize_phrase(m.phrase) == normalize_phrase(f.phrase) for m in milestones):
+                continue  # "(*tháng 7/2025*)" repeated by "Thời gian thực hiện: tháng 7/2025" is one deadline
             milestones += read_milestones(f.phrase, vocabulary, context, clause=clause, line=self.stream.line_at(f.start))
         return Task(number=self.raw.number, title=short_title(self.text), text=self.text, lead=self.lead,
                     cooperating=self.cooperating, milestones=milestones, line=self.raw.line)

@@ -17,6 +17,7 @@ _DOTTED = re.compile(r"^\**\s*\d{1,2}\.\d{1,2}(?:\.\d{1,2})?\.?\**\s+")
 _LETTER = re.compile(r"^\**\s*(?P<num>[a-zđ])\s*\)\**\s+|^\**\s*(?P<num2>[a-zđ])\.\**\s+(?=\S)")
 _NAMED = re.compile(r"^\**\s*(?:nhiệm vụ|nội dung|công việc)\s+(?:thứ\s+)?(?P<num>\d{1,2})\s*[:.)–-]\**\s*", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-–—+•●▪◦]|\*(?=\s))\s*")
+_LABELLED = re.compile(r"^[^\s:]{1,25}(?:\s+[^\s:]+){0,4}\s*:\s")
 _RULE = re.compile(r"^[\s\-_*=~.·]+$")
 _ROLE = re.compile(r"^(?:T/M|TM\.?|K/T|KT\.?|T/L|TL\.?|Q\.|TUQ\.?)\s*\S")
 _RECIPIENTS = re.compile(r"^\**\s*nơi\s+nhận\s*:?", re.IGNORECASE)
@@ -119,8 +120,10 @@ def heading(plain: str, marked: str, markdown_heading: bool = False) -> tuple[st
 
 def starts_paragraph(plain: str) -> bool:
     """Lines that always open a paragraph: numbered items, bullets, labelled lines."""
-    return bool(item_number(plain) or _BULLET.match(plain) or re.match(r"^[^\s:]{1,25}(?:\s+[^\s:]+){0,4}\s*:\s", plain)
-                and plain.split(":", 1)[0].strip()[:1].isupper())
+    if item_number(plain) or _BULLET.match(plain):
+        return True
+    labelled = _LABELLED.match(plain)  # "Thời gian thực hiện: ...", "Cơ quan chủ trì: ..."
+    return bool(labelled and labelled.group(0)[:1].isupper())
 
 
 def _ends_sentence(plain: str) -> bool:
