@@ -53,6 +53,17 @@ def load_plan_and_units(cfg: Config) -> tuple[Plan, list[Unit]]:
     return plan, units
 
 
+def start_embedded(data_dir: Path, caldav_port: int, webdav_port: int):
+    """Start the embedded servers on their usual ports, or on free ones when those are taken."""
+    from connector.embedded import EmbeddedServers
+
+    try:
+        return EmbeddedServers(data_dir, caldav_port=caldav_port, webdav_port=webdav_port).start()
+    except ConfigError as exc:
+        log.warning("%s; using free ports instead (links in events change with the ports)", exc)
+        return EmbeddedServers(data_dir).start()
+
+
 class Job:
     """One run against one server: clients, state, plan, units and obligations."""
 
@@ -80,9 +91,7 @@ class Job:
 
         s = self.cfg.server
         if s.kind == "embedded":
-            from connector.embedded import EmbeddedServers
-
-            self.embedded = EmbeddedServers(Path(s.data_dir)).start()
+            self.embedded = start_embedded(Path(s.data_dir), s.caldav_port, s.webdav_port)
             user, password = self.embedded.user, self.embedded.password
             home, files_root, server_id = self.embedded.calendar_home, self.embedded.files_root, f"embedded:{Path(s.data_dir).resolve()}"
             verify: bool | str = True

@@ -35,6 +35,9 @@ class ServerConfig(BaseModel):
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     data_dir: str = "plan-connector-data"  # kind = "embedded"
+    # Fixed ports keep the links written into events and to-dos stable from run to run.
+    caldav_port: int = 5232
+    webdav_port: int = 5233
 
 
 class PlanConfig(BaseModel):

@@ -12,6 +12,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
 from connector.dav.caldav import CalDAVClient, CalendarInfo
 from connector.errors import AuthError, ConnectorError, PreconditionFailed, ServerError, UnreachableError
@@ -42,6 +43,12 @@ def _known_from_state(entry: dict) -> dict[str, Known]:
     return {href: Known(*v) for href, v in entry.get("items", {}).items()}
 
 
+def _path(href: str) -> str:
+    """Items are remembered by URL path: the host or port may change (the embedded servers pick free
+    ports), the path on the server does not."""
+    return urlsplit(href).path
+
+
 class CalendarSync:
     """Reconciles the calendars of one plan on one CalDAV home."""
 
@@ -69,31 +76,35 @@ class CalendarSync:
         listing = self.caldav.list_items(info.href, entry.get("token") if "items" in entry else None)
         view: dict[str, Known] = {} if listing.full else dict(known)
         for href in listing.deleted:
-            view.pop(href, None)
+            view.pop(_path(href), None)
         unknown = []
         for href, etag in listing.items.items():
+            href = _path(href)
             k = known.get(href)
             if k is not None and k.etag is not None and k.etag == etag:
                 view[href] = k
             else:
                 unknown.append(href)
         if unknown:
-            fetched = self.caldav.fetch(info.href, unknown)
+            fetched = self.caldav.fetch(info.href, [self._abs(h) for h in unknown])
             for href, (etag, ics) in fetched.items():
                 plan, digest = read_marker(ics)
-                view[href] = Known(etag, plan, digest)
+                view[_path(href)] = Known(etag, plan, digest)
         return view
+
+    def _abs(self, path: str) -> str:
+        return urljoin(self.caldav.home_url, path)
 
     # -- writing -----------------------------------------------------------------------------
     def _apply(self, change: Change, cal_href: str, view: dict[str, Known], report: SyncReport, retry: bool = True) -> None:
         try:
             if change.action is Action.DELETE:
-                self.caldav.delete(change.href, change.etag)
+                self.caldav.delete(self._abs(change.href), change.etag)
                 with self._lock:
                     view.pop(change.href, None)
                     report.deleted += 1
                 return
-            etag = self.caldav.put(change.href, change.body, etag=change.etag, create=change.action is Action.CREATE)
+            etag = self.caldav.put(self._abs(change.href), change.body, etag=change.etag, create=change.action is Action.CREATE)
             with self._lock:
                 view[change.href] = Known(etag, self.plan_code, change.hash)
                 if change.action is Action.CREATE:
@@ -104,7 +115,7 @@ class CalendarSync:
             if not retry:
                 raise
             # Someone (or an interrupted earlier run) changed the item: re-read it and decide again.
-            fetched = self.caldav.fetch(cal_href, [change.href])
+            fetched = {_path(h): v for h, v in self.caldav.fetch(cal_href, [self._abs(change.href)]).items()}
             if change.href not in fetched:
                 if change.action is Action.DELETE:
                     with self._lock:
@@ -186,7 +197,7 @@ class CalendarSync:
         work: list[tuple[Change, str, dict]] = []
         deletes = owned = 0
         for slug, (info, href, view) in views.items():
-            wanted = {self.caldav.item_href(href, uid): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
+            wanted = {_path(self.caldav.item_href(href, uid)): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
             changes, unchanged, n_owned = diff_collection(slug, wanted, view, self.plan_code)
             report.unchanged += unchanged
             owned += n_owned

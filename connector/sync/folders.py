@@ -49,7 +49,9 @@ def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation],
     """Create the folders that are missing; never delete or rename anything."""
     report = FolderReport()
     existing = {e.path for e in entries if e.is_dir}
-    # The root's ancestors are not in a listing of the root itself; a 405 answer tells they exist.
+    if entries:  # the listing holds only what is below the root: a non-empty one proves the root and its ancestors
+        parts = root.split("/")
+        existing.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
     wanted = desired_folders(root, obligations, extra)
     missing = [p for p in wanted if p not in existing]
     report.existing = len(wanted) - len(missing)
@@ -57,9 +59,5 @@ def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation],
         report.planned = missing
         return report
     if missing:
-        if root in existing:
-            # Ancestors of an existing root exist too.
-            parts = root.split("/")
-            existing.update("/".join(parts[:i]) for i in range(1, len(parts)))
         report.created = webdav.ensure_dirs(missing, existing)
     return report
