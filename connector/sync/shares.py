@@ -6,6 +6,7 @@ with the calendar-home PROPFIND) and only what is missing or different is writte
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -21,6 +22,12 @@ log = logging.getLogger("plan-connector.shares")
 READ = 1
 READ_CREATE = 5  # read + create: members file new reports, cannot overwrite or delete (Nextcloud answers 403)
 CREATE_ONLY = 4  # file drop
+FILE_DROP_LABEL = "Hộp nộp báo cáo"  # the label of the links this connector creates
+
+
+def _nfc(path: str) -> str:
+    # The OCS client sends NFC paths and Nextcloud lists NFC paths; compare in the same form.
+    return unicodedata.normalize("NFC", path)
 
 
 @dataclass
@@ -47,24 +54,36 @@ def sync_folder_shares(ocs: OCSClient, root: str, units: list[Unit], unit_folder
                        coordinator_groups: list[str], *, file_drop_expire: date | None, file_drop_note: str,
                        dry_run: bool, report: ShareReport) -> None:
     """Unit folder → its group (read + create); root → coordinating groups (read); optional file drops."""
-    root_path = "/" + root.strip("/")
-    existing = ocs.shares(root_path, subfiles=True) + ocs.shares(root_path)
+    root_path = _nfc("/" + root.strip("/"))
+    try:
+        existing = ocs.shares(root_path, subfiles=True) + ocs.shares(root_path)
+    except ServerError as exc:
+        if exc.status != 404 or isinstance(exc, (AuthError, UnreachableError)):
+            raise
+        existing = []  # the root folder does not exist yet (a dry run before the first sync): nothing is shared
     by_path: dict[str, list] = {}
     for s in existing:
-        by_path.setdefault(s.path.rstrip("/"), []).append(s)
+        by_path.setdefault(_nfc(s.path.rstrip("/")), []).append(s)
 
     def want(path: str, share_type: int, share_with: str | None, permissions: int, create, label: str) -> None:
-        for s in by_path.get(path, []):
-            if s.share_type == share_type and (share_with is None or s.share_with == share_with):
-                if s.permissions != permissions:
-                    if dry_run:
-                        report.planned.append(f"set permissions {permissions} on {label}")
-                        return
-                    ocs.update_share(s.id, permissions=permissions)
-                    report.updated.append(label)
-                if share_type == 3 and s.url:
-                    report.file_drops[label] = s.url
-                return
+        candidates = [s for s in by_path.get(path, [])
+                      if s.share_type == share_type and (share_with is None or s.share_with == share_with)]
+        if share_type == 3:
+            # Any link that already is a file drop will do; a link with other permissions is changed only
+            # when it is one of ours (by label): a person's read-only link is never turned into a drop.
+            candidates = ([s for s in candidates if s.permissions == permissions]
+                          or [s for s in candidates if s.label == FILE_DROP_LABEL])
+        if candidates:
+            s = candidates[0]
+            if s.permissions != permissions:
+                if dry_run:
+                    report.planned.append(f"set permissions {permissions} on {label}")
+                    return
+                ocs.update_share(s.id, permissions=permissions)
+                report.updated.append(label)
+            if share_type == 3 and s.url:
+                report.file_drops[label] = s.url
+            return
         if dry_run:
             report.planned.append(f"share {label}")
             return
@@ -81,7 +100,7 @@ def sync_folder_shares(ocs: OCSClient, root: str, units: list[Unit], unit_folder
         except ServerError as exc:
             report.failed.append(f"share {root} with {gid}: {exc}")
     for unit in units:
-        path = f"{root_path}/{unit_folders[unit.id]}"
+        path = _nfc(f"{root_path}/{unit_folders[unit.id]}")
         try:
             want(path, 1, unit.group, READ_CREATE,
                  lambda u=unit, p=path: ocs.create_group_share(p, u.group, READ_CREATE, note=file_drop_note),
@@ -89,7 +108,7 @@ def sync_folder_shares(ocs: OCSClient, root: str, units: list[Unit], unit_folder
             if unit.file_drop:
                 want(path, 3, None, CREATE_ONLY,
                      lambda p=path: ocs.create_link_share(p, permissions=CREATE_ONLY, expire_date=file_drop_expire,
-                                                          note=file_drop_note, label="Hộp nộp báo cáo"),
+                                                          note=file_drop_note, label=FILE_DROP_LABEL),
                      unit.id)
         except (AuthError, UnreachableError):
             raise
@@ -123,13 +142,19 @@ class CalendarSharing:
                         report.notices.append(f"would share {cal.slug} with {', '.join(missing)}")
                     else:
                         nccal.share_calendar(self.http, info.href, missing, summary=cal.displayname)
-                if stale and not self.dry_run:
-                    nccal.unshare_calendar(self.http, info.href, stale)
+                if stale:
+                    if self.dry_run:
+                        report.notices.append(f"would unshare {cal.slug} from {', '.join(sorted(stale))}")
+                    else:
+                        nccal.unshare_calendar(self.http, info.href, sorted(stale))
                 if not self.dry_run:
                     entry["groups"] = sorted(set(cal.share_groups))
-                if cal.publish and not info.publish_url and not self.dry_run:
-                    nccal.publish_calendar(self.http, info.href)
-                    published = True
+                if cal.publish and not info.publish_url:
+                    if self.dry_run:
+                        report.notices.append(f"would publish {cal.slug}")
+                    else:
+                        nccal.publish_calendar(self.http, info.href)
+                        published = True
                 if cal.publish and info.publish_url:
                     report.publish_url = info.publish_url
             except (AuthError, UnreachableError):

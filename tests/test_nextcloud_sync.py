@@ -1,0 +1,436 @@
+"""The Nextcloud-only steps of a sync: groups, report-folder shares, file drops, calendar sharing and
+publishing, replayed against the recorded answers of real Nextcloud 29 and 34 servers.
+
+The story: the coordinator syncs the plan "21-KL-TW"; unit "Chi bộ A" (group chi-bo-a) gets its report
+folder shared read + create, and (having no accounts for everyone) an upload-only link; the deadline
+calendar is shared read-only with the unit groups and published. A second run changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import replace
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+import defusedxml.ElementTree as ET
+import pytest
+import responses
+from responses import matchers
+
+from connector.dav.caldav import CalDAVClient
+from connector.dav.http import HttpClient, make_session
+from connector.models import Unit
+from connector.nextcloud.ocs import OCSClient
+from connector.render.ical import DesiredCalendar
+from connector.sync import shares
+from connector.sync.calendars import SyncReport
+from ncfixtures import VERSIONS, Exchange, as_response, exchange, register
+
+ROOT = "Báo cáo/21-KL-TW"
+UNIT_FOLDER = "Chi bộ A"
+SHARES = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
+NOTE = "Nộp báo cáo vào đây"  # the note the recordings' group share (d1) carries
+EXPIRE = date(2027, 12, 31)
+HOME = "/remote.php/dav/calendars/admin/"
+CAL = HOME + "lich-chi-bo-a/"
+OC = "{http://owncloud.org/ns}"
+D = "{DAV:}"
+
+# The link fixture that creates the file drop: 29 records it with all parameters in d2 (answering 21),
+# 34 in d2b (answering 4 at once).
+LINK_CREATE = {"nextcloud-29": "d2", "nextcloud-34": "d2b"}
+
+
+@pytest.fixture(params=VERSIONS)
+def version(request):
+    return request.param
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock() as r:
+        yield r
+
+
+def base_of(version: str) -> str:
+    return exchange(version, "d1").base
+
+
+def ocs_client(version: str) -> tuple[OCSClient, HttpClient]:
+    http = HttpClient(make_session("admin", "test-app-pass"), backoff=0)
+    return OCSClient(http, base_of(version)), http
+
+
+def unit_a(file_drop: bool = True) -> Unit:
+    return Unit(id="cb-a", name="Chi bộ A", group="chi-bo-a", kind="chi bộ cơ sở", file_drop=file_drop)
+
+
+def form(request) -> dict[str, list[str]]:
+    body = request.body
+    return parse_qs(body if isinstance(body, str) else body.decode())
+
+
+def with_data(ex: Exchange, data) -> Exchange:
+    """The recorded answer of `ex` with its OCS `data` replaced (status line and headers as recorded)."""
+    doc = json.loads(ex.response_body)
+    doc["ocs"]["data"] = data
+    return replace(ex, response_body=json.dumps(doc).encode())
+
+
+def listing(rsps, ex: Exchange, path: str, *, subfiles: bool) -> None:
+    """Answer the shares listing of `path` (with or without subfiles=true) with ex's recorded answer.
+
+    The recordings list the shares of the unit folder itself (d4); the sync asks once for the shares
+    *inside* the plan's root (subfiles=true, which Nextcloud answers with the children's shares, the
+    same share objects) and once for the root's own shares.
+    """
+    params = {"format": "json", "path": "/" + path, "reshares": "true"}
+    if subfiles:
+        params["subfiles"] = "true"
+    resp = as_response(ex, url=ex.base + SHARES)
+    resp.match = (matchers.query_param_matcher(params),)
+    rsps.add(resp)
+
+
+def empty_listing(version: str) -> Exchange:
+    # Derived from d4 (a real listing answer of this version) with no shares in it.
+    return with_data(exchange(version, "d4"), [])
+
+
+def run_folder_shares(version: str, units, *, coordinators=(), dry_run=False, root=ROOT):
+    ocs, http = ocs_client(version)
+    report = shares.ShareReport()
+    shares.sync_folder_shares(ocs, root, units, {u.id: UNIT_FOLDER for u in units}, list(coordinators),
+                              file_drop_expire=EXPIRE, file_drop_note=NOTE, dry_run=dry_run, report=report)
+    return report, http
+
+
+# -- report folders -------------------------------------------------------------------------------
+
+def test_first_sync_shares_the_unit_folder_read_create_and_opens_a_file_drop(version, rsps):
+    base = base_of(version)
+    listing(rsps, empty_listing(version), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    d1 = exchange(version, "d1")
+    link = exchange(version, LINK_CREATE[version])
+    register(rsps, d1)
+    register(rsps, link)
+    if version == "nextcloud-29":
+        register(rsps, exchange(version, "d3"))  # 29 made it 21: the follow-up update to 4
+
+    report, http = run_folder_shares(version, [unit_a()])
+
+    posts = [c.request for c in rsps.calls if c.request.method == "POST"]
+    assert len(posts) == 2
+    # The group share: exactly the form the recording sent (form-decoded: 29 and 34 encode "/" differently).
+    assert form(posts[0]) == parse_qs(d1.request_body.decode())
+    assert form(posts[0])["permissions"] == ["5"] and form(posts[0])["shareWith"] == ["chi-bo-a"]
+    assert form(posts[0])["path"] == ["/Báo cáo/21-KL-TW/Chi bộ A"]
+    # The link: asked for 4 (upload only) with expiry, note and label in the create request itself.
+    sent_link = form(posts[1])
+    recorded_link = parse_qs(link.request_body.decode())
+    assert sent_link["shareType"] == ["3"] and sent_link["permissions"] == ["4"]
+    assert sent_link["expireDate"] == ["2027-12-31"] and sent_link["note"] == [NOTE]
+    assert {k: v for k, v in sent_link.items() if k != "note"} == {k: v for k, v in recorded_link.items() if k != "note"}
+    puts = [c.request for c in rsps.calls if c.request.method == "PUT"]
+    if version == "nextcloud-29":
+        assert len(puts) == 1 and puts[0].url == base + SHARES + "/4" and form(puts[0]) == {"permissions": ["4"]}
+    else:
+        assert puts == []  # 34 answered 4 straight away
+    assert report.created == ["Chi bộ A → chi-bo-a", "cb-a"] and report.failed == [] and report.updated == []
+    token = json.loads(link.response_body)["ocs"]["data"]["token"]
+    assert report.file_drops == {"cb-a": f"{base}/index.php/s/{token}"}
+    assert http.count == len(rsps.calls) == (5 if version == "nextcloud-29" else 4)
+    for call in rsps.calls:
+        assert call.request.headers["OCS-APIRequest"] == "true"
+
+
+def test_rerun_with_the_shares_already_there_creates_nothing(version, rsps):
+    listing(rsps, exchange(version, "d4"), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    report, http = run_folder_shares(version, [unit_a()])
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]  # two listings, no writes
+    assert report.created == report.updated == report.failed == report.planned == []
+    assert list(report.file_drops) == ["cb-a"] and "/index.php/s/" in report.file_drops["cb-a"]
+    assert all(c.request.headers["OCS-APIRequest"] == "true" for c in rsps.calls)
+
+
+def test_a_root_folder_written_in_nfd_still_matches_the_listed_shares(version, rsps):
+    """A config typed on macOS may hold decomposed Vietnamese; the server lists NFC paths."""
+    nfd_root = unicodedata.normalize("NFD", ROOT)
+    assert nfd_root != ROOT
+    listing(rsps, exchange(version, "d4"), ROOT, subfiles=True)  # we send NFC (OCS client normalizes)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    report, _ = run_folder_shares(version, [unit_a()], root=nfd_root)
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]
+    assert report.created == report.failed == []
+
+
+def test_shares_with_wrong_permissions_are_updated_not_duplicated(version, rsps):
+    """Someone widened the unit's share to 31 (all) and the link is still 21 (29's create answer)."""
+    base = base_of(version)
+    d4 = exchange(version, "d4")
+    listed = json.loads(d4.response_body)["ocs"]["data"]
+    group = next(s for s in listed if s["share_type"] == 1)
+    link = next(s for s in listed if s["share_type"] == 3)
+    group["permissions"] = 31
+    link.update(permissions=21, label="Hộp nộp báo cáo")
+    # Derived from d4: the group share and the first link (34 lists a second one, left out), with the
+    # permissions changed as described above; the link carries the label the connector gives its links.
+    listing(rsps, with_data(d4, [group, link]), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    # The answer to "set the group share to 5" is d1's recorded share (id 1, permissions 5).
+    register(rsps, exchange(version, "d1"), method="PUT", url=f"{base}{SHARES}/{group['id']}")
+    d3 = exchange(version, "d3")  # the recorded update of this version's first link share to 4
+    assert d3.target.endswith("/" + link["id"])
+    register(rsps, d3)
+
+    report, _ = run_folder_shares(version, [unit_a()])
+
+    puts = [c.request for c in rsps.calls if c.request.method == "PUT"]
+    assert [urlsplit(p.url).path for p in puts] == [f"{SHARES}/{group['id']}", f"{SHARES}/{link['id']}"]
+    assert [form(p) for p in puts] == [{"permissions": ["5"]}, {"permissions": ["4"]}]
+    assert not any(c.request.method == "POST" for c in rsps.calls)
+    assert report.updated == ["Chi bộ A → chi-bo-a", "cb-a"] and report.created == []
+
+
+def test_a_persons_download_link_is_left_alone_and_a_file_drop_added(version, rsps):
+    """A member made a read-only public link on the unit folder; it must not become upload-only."""
+    d4 = exchange(version, "d4")
+    listed = json.loads(d4.response_body)["ocs"]["data"]
+    group = next(s for s in listed if s["share_type"] == 1)
+    theirs = next(s for s in listed if s["share_type"] == 3)
+    theirs.update(id="9", permissions=1, label="", note="", token="PersonLink12345",
+                  url=theirs["url"].replace(theirs["token"], "PersonLink12345"))
+    # Derived from d4: the group share plus one link turned into a person's read-only link (id 9).
+    listing(rsps, with_data(d4, [group, theirs]), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    register(rsps, exchange(version, LINK_CREATE[version]))
+    if version == "nextcloud-29":
+        register(rsps, exchange(version, "d3"))
+    report, _ = run_folder_shares(version, [unit_a()])
+    assert not any(c.request.url.endswith("/shares/9") for c in rsps.calls)
+    post = next(c.request for c in rsps.calls if c.request.method == "POST")
+    assert form(post)["shareType"] == ["3"] and form(post)["permissions"] == ["4"]
+    assert report.created == ["cb-a"] and report.updated == []
+    assert not report.file_drops["cb-a"].endswith(theirs["token"])
+
+
+def test_dry_run_before_the_first_sync_when_the_root_does_not_exist_yet(version, rsps):
+    """Nextcloud answers a shares listing of a missing path with OCS 404 ("Wrong path ...").
+
+    No recording has that answer: it is built from d4 (this version's listing answer) with the
+    status line and meta Nextcloud's OCS v2 API uses for OCSNotFoundException.
+    """
+    d4 = exchange(version, "d4")
+    doc = json.loads(d4.response_body)
+    doc["ocs"]["meta"] = {"status": "failure", "statuscode": 404, "message": "Wrong path, file/folder does not exist"}
+    doc["ocs"]["data"] = []
+    missing = replace(d4, status=404, reason="Not Found", response_body=json.dumps(doc).encode())
+    listing(rsps, missing, ROOT, subfiles=True)
+    report, _ = run_folder_shares(version, [unit_a()], dry_run=True)
+    assert len(rsps.calls) == 1
+    assert report.planned == ["share Chi bộ A → chi-bo-a", "share cb-a"] and report.failed == []
+
+
+def test_dry_run_lists_the_shares_and_writes_nothing(version, rsps):
+    listing(rsps, empty_listing(version), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    report, _ = run_folder_shares(version, [unit_a()], coordinators=["ban-thuong-vu"], dry_run=True)
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]
+    assert report.planned == [f"share {ROOT} → ban-thuong-vu", "share Chi bộ A → chi-bo-a", "share cb-a"]
+    assert report.created == []
+
+
+def test_coordinators_get_the_root_read_only(version, rsps):
+    base = base_of(version)
+    listing(rsps, exchange(version, "d4"), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    d1 = exchange(version, "d1")
+    share = json.loads(d1.response_body)["ocs"]["data"]
+    share.update(id="7", permissions=1, path="/" + ROOT, share_with="ban-thuong-vu", note="")
+    # Derived from d1 (a group share answer of this version) for the root and a read-only permission.
+    register(rsps, with_data(d1, share))
+    report, _ = run_folder_shares(version, [unit_a()], coordinators=["ban-thuong-vu"])
+    post = next(c.request for c in rsps.calls if c.request.method == "POST")
+    assert post.url == base + SHARES
+    assert form(post) == {"path": ["/" + ROOT], "shareType": ["1"], "shareWith": ["ban-thuong-vu"], "permissions": ["1"]}
+    assert report.created == [f"{ROOT} → ban-thuong-vu"]
+
+
+def test_a_refused_share_is_named_and_the_other_units_go_on(version, rsps):
+    """b7-style OCS failure on one unit: recorded as failed, the next unit is still shared."""
+    listing(rsps, empty_listing(version), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    # A recorded OCS failure answer of this version (b7: HTTP 400, OCS 102) stands in for the refusal.
+    register(rsps, exchange(version, "b7"), method="POST", url=base_of(version) + SHARES)
+    register(rsps, exchange(version, "d1"))
+    ocs, _ = ocs_client(version)
+    report = shares.ShareReport()
+    b = Unit(id="cb-b", name="Chi bộ B", group="chi-bo-a")
+    shares.sync_folder_shares(ocs, ROOT, [unit_a(file_drop=False), b], {"cb-a": UNIT_FOLDER, "cb-b": UNIT_FOLDER}, [],
+                              file_drop_expire=None, file_drop_note=NOTE, dry_run=False, report=report)
+    assert len(report.failed) == 1 and "OCS error 102" in report.failed[0] and "Chi bộ A" in report.failed[0]
+    assert report.created == ["Chi bộ B → chi-bo-a"]
+
+
+# -- groups ---------------------------------------------------------------------------------------
+
+def test_missing_groups_are_created_existing_ones_left(rsps):
+    version = "nextcloud-29"
+    register(rsps, exchange(version, "b3"))  # lists admin, chi-bo-a
+    register(rsps, exchange(version, "b1"), url=base_of(version) + "/ocs/v2.php/cloud/groups")
+    ocs, _ = ocs_client(version)
+    report = shares.ShareReport()
+    shares.ensure_groups(ocs, ["chi-bo-a", "chi-bo-b"], dry_run=False, report=report)
+    post = next(c.request for c in rsps.calls if c.request.method == "POST")
+    assert form(post) == {"groupid": ["chi-bo-b"]}
+    assert report.created == ["group chi-bo-b"]
+    assert all(c.request.headers["OCS-APIRequest"] == "true" for c in rsps.calls)
+
+
+def test_dry_run_does_not_create_groups(rsps):
+    register(rsps, exchange("nextcloud-29", "b3"))
+    ocs, _ = ocs_client("nextcloud-29")
+    report = shares.ShareReport()
+    shares.ensure_groups(ocs, ["chi-bo-a", "chi-bo-b"], dry_run=True, report=report)
+    assert len(rsps.calls) == 1 and report.planned == ["create group chi-bo-b"] and report.created == []
+
+
+# -- calendars ------------------------------------------------------------------------------------
+
+def calendar(groups, publish=False) -> DesiredCalendar:
+    return DesiredCalendar(slug="lich-chi-bo-a", displayname="Lịch Chi bộ A", description="", components=["VEVENT"],
+                           share_groups=list(groups), publish=publish)
+
+
+def home_listing(rsps, ex: Exchange) -> None:
+    # The recordings PROPFIND the calendar itself (Depth 0); the sync lists the calendar home (Depth 1),
+    # whose answer holds the same <d:response> for this calendar.
+    register(rsps, ex, url=ex.base + HOME)
+
+
+def apply_sharing(version, state, calendars, *, dry_run=False):
+    http = HttpClient(make_session("admin", "test-app-pass"), backoff=0)
+    caldav = CalDAVClient(http, base_of(version) + HOME)
+    home = caldav.calendars()
+    report = SyncReport()
+    shares.CalendarSharing(http, caldav, state, dry_run=dry_run).apply(home, calendars, report)
+    return report
+
+
+def test_calendar_is_shared_read_only_with_all_missing_groups_in_one_request(version, rsps):
+    home_listing(rsps, exchange(version, "e2"))  # not shared yet: empty <oc:invite/>
+    e19 = exchange(version, "e19")
+    register(rsps, e19)
+    state: dict = {}
+    report = apply_sharing(version, state, [calendar(["chi-bo-a", "chi-bo-b"])])
+    posts = [c.request for c in rsps.calls if c.request.method == "POST"]
+    assert len(posts) == 1 and posts[0].url == e19.url
+    body = ET.fromstring(posts[0].body)
+    assert body.tag == OC + "share"  # never <cs:share>: Nextcloud answers that with 501 (e18)
+    assert b"calendarserver.org" not in posts[0].body
+    assert [s.findtext(D + "href") for s in body.findall(OC + "set")] == [
+        "principal:principals/groups/chi-bo-a", "principal:principals/groups/chi-bo-b"]
+    assert body.find(f"{OC}set/{OC}read-write") is None  # read-only
+    assert state["lich-chi-bo-a"]["groups"] == ["chi-bo-a", "chi-bo-b"]
+    assert report.failed == []
+
+
+def test_the_refused_calendarserver_form_is_what_we_avoid(version):
+    e18 = exchange(version, "e18")
+    assert e18.status == 501 and b"<cs:share" in e18.request_body
+
+
+def test_nothing_is_sent_when_the_invites_already_hold_the_groups(version, rsps):
+    home_listing(rsps, exchange(version, "e20"))  # <oc:invite> lists chi-bo-a, read
+    state: dict = {}
+    report = apply_sharing(version, state, [calendar(["chi-bo-a"])])
+    assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
+    assert report.failed == [] and report.publish_url is None
+
+
+def test_a_group_no_longer_wanted_is_unshared(version, rsps):
+    home_listing(rsps, exchange(version, "e20"))
+    e19 = exchange(version, "e19")
+    register(rsps, e19)  # no recording of a removal: the share POST's answer (200) stands in
+    state = {"lich-chi-bo-a": {"groups": ["chi-bo-a"]}}
+    apply_sharing(version, state, [calendar([])])
+    post = next(c.request for c in rsps.calls if c.request.method == "POST")
+    body = ET.fromstring(post.body)
+    assert body.tag == OC + "share" and body.find(OC + "set") is None
+    assert body.findtext(f"{OC}remove/{D}href") == "principal:principals/groups/chi-bo-a"
+    assert state["lich-chi-bo-a"]["groups"] == []
+
+
+def test_a_group_shared_by_a_person_is_not_unshared(version, rsps):
+    home_listing(rsps, exchange(version, "e20"))  # chi-bo-a is shared, but not by the connector
+    report = apply_sharing(version, {}, [calendar([])])
+    assert [c.request.method for c in rsps.calls] == ["PROPFIND"] and report.failed == []
+
+
+def publish_listing(version: str) -> Exchange:
+    """The calendar with its publish URL, as the home listing after publishing shows it."""
+    if version == "nextcloud-29":
+        return exchange(version, "e26")  # full property set, incl. cs:publish-url and oc:invite
+    # 34's e26 asked for cs:publish-url only; insert that recorded element into 34's full e20 answer.
+    e20, e26 = exchange(version, "e20"), exchange(version, "e26")
+    text = e26.response_body.decode()
+    publish = text[text.index("<cs:publish-url>"):text.index("</cs:publish-url>") + len("</cs:publish-url>")]
+    body = e20.response_body.decode().replace("<cs:publish-url/>", "").replace(
+        "<cs:allowed-sharing-modes>", publish + "<cs:allowed-sharing-modes>")
+    return replace(e20, response_body=body.encode())
+
+
+def test_publishing_posts_publish_calendar_then_reports_the_public_url(version, rsps):
+    home_listing(rsps, exchange(version, "e20"))  # shared, not yet published
+    e25 = exchange(version, "e25")
+    register(rsps, e25)  # 202 Accepted
+    after = publish_listing(version)
+    home_listing(rsps, after)
+    report = apply_sharing(version, {}, [calendar(["chi-bo-a"], publish=True)])
+    methods = [c.request.method for c in rsps.calls]
+    assert methods == ["PROPFIND", "POST", "PROPFIND"]
+    post = rsps.calls[1].request
+    assert post.url == e25.url
+    assert ET.fromstring(post.body).tag == "{http://calendarserver.org/ns/}publish-calendar"
+    expected = ET.fromstring(after.response_body).find(
+        ".//{http://calendarserver.org/ns/}publish-url/{DAV:}href").text
+    assert report.publish_url == expected and "/remote.php/dav/public-calendars/" in expected
+
+
+def test_an_already_published_calendar_is_only_reported(rsps):
+    home_listing(rsps, exchange("nextcloud-29", "e26"))
+    report = apply_sharing("nextcloud-29", {}, [calendar(["chi-bo-a"], publish=True)])
+    assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
+    assert report.publish_url == "http://127.0.0.1:8080/remote.php/dav/public-calendars/FS7nfRAYWp5jSDma"
+
+
+def test_dry_run_says_what_it_would_share_and_publish_and_sends_nothing(version, rsps):
+    home_listing(rsps, exchange(version, "e2"))
+    state: dict = {}
+    report = apply_sharing(version, state, [calendar(["chi-bo-a"], publish=True)], dry_run=True)
+    assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
+    assert "would share lich-chi-bo-a with chi-bo-a" in report.notices
+    assert "would publish lich-chi-bo-a" in report.notices
+    assert state.get("lich-chi-bo-a", {}).get("groups") is None
+
+
+def test_a_refused_calendar_share_is_a_named_failure(version, rsps):
+    home_listing(rsps, exchange(version, "e2"))
+    e18 = exchange(version, "e18")
+    register(rsps, e18)  # the server's 501 answer, as if it refused our request too
+    state: dict = {}
+    report = apply_sharing(version, state, [calendar(["chi-bo-a"])])
+    assert len(report.failed) == 1 and report.failed[0].startswith("sharing lich-chi-bo-a: not implemented (501)")
+    assert "groups" not in state.get("lich-chi-bo-a", {})  # not remembered as shared
+
+
+def test_dry_run_says_what_it_would_unshare(version, rsps):
+    home_listing(rsps, exchange(version, "e20"))
+    state = {"lich-chi-bo-a": {"groups": ["chi-bo-a"]}}
+    report = apply_sharing(version, state, [calendar([])], dry_run=True)
+    assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
+    assert report.notices == ["would unshare lich-chi-bo-a from chi-bo-a"]
+    assert state["lich-chi-bo-a"]["groups"] == ["chi-bo-a"]  # still remembered: nothing was done
