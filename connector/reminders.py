@@ -41,31 +41,50 @@ def send_reminders(job, register, *, dry_run: bool | None = None) -> list[str]:
         log.warning("reminders need the Nextcloud notifications app; server kind %r has none", job.cfg.server.kind)
         return []
     sent: dict = job.state.section("reminders")
+    # key -> members already notified for a reminder not yet complete (a run cut short, a member refused):
+    # the next run notifies only the others, so nobody gets the same notice twice.
+    partial: dict = job.state.section("reminders_partial")
     todo = pending_reminders(register, sent)
     groups = {u.id: u.group for u in job.units}
     members: dict[str, list[str]] = {}
     handled = []
-    for key, stage, row in todo:
-        short, long = message(row, stage, register.plan_title)
-        gid = groups.get(row.unit)
-        if gid is None:
-            continue
-        if dry_run:
-            print(f"would notify group {gid}: {short}")
-            handled.append(key)
-            continue
-        try:
-            if gid not in members:
-                members[gid] = job.ocs.group_members(gid)
+    try:
+        for key, stage, row in todo:
+            short, long = message(row, stage, register.plan_title)
+            gid = groups.get(row.unit)
+            if gid is None:
+                continue
+            if dry_run:
+                print(f"would notify group {gid}: {short}")
+                handled.append(key)
+                continue
+            try:
+                if gid not in members:
+                    members[gid] = job.ocs.group_members(gid)
+            except (AuthError, UnreachableError):
+                raise
+            except ServerError as exc:
+                log.warning("reminder %s not sent: %s", key, exc)
+                continue
+            complete = True
             for uid in members[gid]:
-                job.ocs.notify(uid, short, long)
-        except (AuthError, UnreachableError):
-            raise
-        except ServerError as exc:
-            log.warning("reminder %s not sent: %s", key, exc)
-            continue
-        sent[key] = register.generated_at.isoformat()
-        handled.append(key)
-    if not dry_run:
-        job.state.save()
+                if uid in partial.get(key, []):
+                    continue
+                try:
+                    job.ocs.notify(uid, short, long)
+                except (AuthError, UnreachableError):
+                    raise
+                except ServerError as exc:
+                    log.warning("reminder %s not sent to %s: %s", key, uid, exc)
+                    complete = False
+                    continue
+                partial.setdefault(key, []).append(uid)
+            if not complete:
+                continue
+            sent[key] = register.generated_at.isoformat()
+            partial.pop(key, None)
+            handled.append(key)
+    finally:
+        if not dry_run:  # also when cut short: what went out is remembered
+            job.state.save()
     return handled
