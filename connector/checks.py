@@ -23,7 +23,8 @@ def capability_lines(caps: dict, *, reminders: bool) -> list[tuple[str, bool, st
         ("group sharing", bool(sharing.get("group_sharing")), "report folders and calendars are shared with unit groups"),
         ("public upload (file drop)", bool(public.get("enabled") and public.get("upload_files_drop", public.get("upload"))),
          "only needed for units with file_drop = true"),
-        ("notifications app", "admin-notifications" in notif or "ocs-endpoints" in notif,
+        # Reminders POST to .../admin_notifications/<uid>, which the app offers as admin-notifications "ocs".
+        ("notifications app", "ocs" in (notif.get("admin-notifications") or []),
          "needed for reminders" + ("" if reminders else " (reminders are off)")),
     ]
 
