@@ -102,7 +102,7 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{where}: {first['msg']}", path=str(cfg_path)) from None
     cfg.path = str(cfg_path) if cfg_path.is_file() else None
-    cfg.state_dir = state_dir
+    cfg.state_dir = _resolve(base, state_dir)
     s = cfg.server
     if env.get("PLAN_CONNECTOR_URL"):
         s.url = env["PLAN_CONNECTOR_URL"]
