@@ -6,6 +6,7 @@ so `plan-connector import` does not pay for the HTTP stack.
 from __future__ import annotations
 
 import argparse
+import os
 import importlib
 import logging
 import sys
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("plan-connector: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if args.debug:
             raise
