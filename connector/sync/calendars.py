@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from connector.dav.caldav import CalDAVClient, CalendarInfo
+from connector.progress import Progress
 from connector.errors import AuthError, ConnectorError, PreconditionFailed, ServerError, UnreachableError
 from connector.render.ical import DesiredCalendar, DesiredItem, read_marker
 from connector.sync.reconcile import Action, Change, Known, Wanted, deletion_allowed, diff_collection
@@ -140,6 +141,8 @@ class CalendarSync:
             self._apply(again, cal_href, view, report, retry=False)
 
     def _run_changes(self, work: list[tuple[Change, str, dict]], report: SyncReport) -> None:
+        progress = Progress(len(work), "calendar items")
+
         def one(item):
             change, cal_href, view = item
             try:
@@ -149,14 +152,16 @@ class CalendarSync:
             except ServerError as exc:
                 with self._lock:
                     report.failed.append(f"{change.action} {change.href}: {exc}")
+            progress.advance()
 
-        if self.parallel == 1 or len(work) < 2:
-            for item in work:
-                one(item)
-            return
-        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
-            for fut in [pool.submit(one, item) for item in work]:
-                fut.result()
+        with progress:
+            if self.parallel == 1 or len(work) < 2:
+                for item in work:
+                    one(item)
+                return
+            with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+                for fut in [pool.submit(one, item) for item in work]:
+                    fut.result()
 
     # -- the whole run -----------------------------------------------------------------------
     def run(self, calendars: list[DesiredCalendar], items: list[DesiredItem]) -> SyncReport:
