@@ -6,7 +6,6 @@ protection slows every later login from this address).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from connector.config import Config
 from connector.errors import ConnectorError

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from connector.config import Config, load_config, load_units
-from connector.errors import ConfigError, ConnectorError
+from connector.errors import ConfigError
 from connector.lock import RunLock
 from connector.models import Obligation, Plan, Unit
 from connector.state import State, default_state_dir

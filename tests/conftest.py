@@ -38,3 +38,18 @@ def artifacts_dir() -> Path:
     path = Path(__file__).parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(params=["nextcloud-29", "nextcloud-34"])
+def version(request):
+    """Each recorded Nextcloud version in turn (../shared/fixtures/<version>/)."""
+    return request.param
+
+
+@pytest.fixture
+def rsps():
+    """A `responses` mock that fails the test when a registered answer is never asked for."""
+    import responses
+
+    with responses.RequestsMock() as r:
+        yield r

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import responses
 
 from connector.checks import capability_lines, run_checks
 from connector.config import Config, PlanConfig, RemindersConfig, ServerConfig
@@ -20,12 +19,6 @@ from ncfixtures import VERSIONS, exchange, register
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "test-app-pass"
 CAPS = "/ocs/v2.php/cloud/capabilities"
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 def caps_of(version: str, key: str) -> dict:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import defusedxml.ElementTree as ET
 import pytest
-import responses
 
 from connector.dav.caldav import CalDAVClient, normalize_etag
 from connector.dav.http import HttpClient, make_session
 from connector.dav.xml import parse_multistatus
 from connector.errors import PreconditionFailed, ServerError
-from ncfixtures import VERSIONS, exchange, register
+from ncfixtures import exchange, register
 
 HOME = "/remote.php/dav/calendars/admin/"
 CAL = "/remote.php/dav/calendars/admin/lich-chi-bo-a/"
@@ -21,17 +20,6 @@ def client(version: str, user: str = "admin") -> tuple[CalDAVClient, str]:
     base = exchange(version, "e1").base
     http = HttpClient(make_session(user, "app-password"), backoff=0)
     return CalDAVClient(http, base + f"/remote.php/dav/calendars/{user}/"), base
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 def test_etags_compare_equal_whatever_the_quoting():

@@ -10,21 +10,10 @@ import responses
 from connector.dav.http import HttpClient, make_session
 from connector.dav.webdav import WebDAVClient
 from connector.errors import PreconditionFailed, ServerError
-from ncfixtures import VERSIONS, exchange, register
+from ncfixtures import exchange, register
 
 FOLDER = "Báo cáo/21-KL-TW/Chi bộ A"
 FILE = FOLDER + "/Báo cáo tháng 11.txt"
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 def client(version: str, user: str = "admin") -> WebDAVClient:

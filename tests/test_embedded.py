@@ -2,7 +2,6 @@
 `plan-connector serve` and every server test use them."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket

@@ -3,28 +3,16 @@ from __future__ import annotations
 
 import defusedxml.ElementTree as ET
 import pytest
-import responses
 
 from connector.dav.caldav import CalDAVClient
 from connector.dav.http import HttpClient, make_session
 from connector.errors import ServerError
 from connector.nextcloud.calendars import publish_calendar, share_calendar, shared_groups, unshare_calendar
-from ncfixtures import VERSIONS, exchange, register
+from ncfixtures import exchange, register
 
 CAL = "/remote.php/dav/calendars/admin/lich-chi-bo-a/"
 OC = "{http://owncloud.org/ns}"
 D = "{DAV:}"
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 def http() -> HttpClient:

@@ -8,7 +8,6 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from nextcloud.requester import OCSRequester, Requester, WebDAVRequester
 
 from connector.dav.http import HttpClient, make_session
@@ -19,17 +18,6 @@ from ncfixtures import VERSIONS, exchange, has, register
 
 PASSWORD = "app-Passw0rd-xyz"
 FOLDER = "Báo cáo/21-KL-TW/Chi bộ A"
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 @pytest.fixture(autouse=True)

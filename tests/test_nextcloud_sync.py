@@ -14,8 +14,6 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import defusedxml.ElementTree as ET
-import pytest
-import responses
 from responses import matchers
 
 from connector.dav.caldav import CalDAVClient
@@ -25,7 +23,7 @@ from connector.nextcloud.ocs import OCSClient
 from connector.render.ical import DesiredCalendar
 from connector.sync import shares
 from connector.sync.calendars import SyncReport
-from ncfixtures import VERSIONS, Exchange, as_response, exchange, register
+from ncfixtures import Exchange, as_response, exchange, register
 
 ROOT = "Báo cáo/21-KL-TW"
 UNIT_FOLDER = "Chi bộ A"
@@ -40,17 +38,6 @@ D = "{DAV:}"
 # The link fixture that creates the file drop: 29 records it with all parameters in d2 (answering 21),
 # 34 in d2b (answering 4 at once).
 LINK_CREATE = {"nextcloud-29": "d2", "nextcloud-34": "d2b"}
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request):
-    return request.param
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 def base_of(version: str) -> str:

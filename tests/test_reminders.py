@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import responses
 
 from connector.dav.http import HttpClient, make_session
 from connector.errors import UnreachableError
@@ -29,12 +28,6 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 V = "nextcloud-29"
 PLAN = "Kế hoạch thực hiện Kết luận số 21-KL/TW"
 UNITS = [Unit(id="cb-a", name="Chi bộ A", group="chi-bo-a", kind="chi bộ cơ sở")]
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as r:
-        yield r
 
 
 def row(status: Status, *, task: int = 3, period: str = "2022-Q1", due: date = date(2022, 3, 31)) -> RegisterRow:

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
-from connector.models import Milestone, MilestoneKind, Plan, Task, Unit
+from connector.models import Plan, Task, Unit
 from connector.render import names
 from connector.render.ical import (DesiredItem, RenderOptions, build_desired, escape_text, fold, item_hash,
                                    read_marker)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from connector.models import STATUS_LABELS_VI, Status
 from connector.register.html import render_html
 from connector.register.status import (STATUS_ORDER, Register, RegisterRow, period_label_vi, register_to_json,
                                        to_local)
+from connector.state import atomic_write
 
 JSON_NAME, CSV_NAME, XLSX_NAME, HTML_NAME = "register.json", "register.csv", "register.xlsx", "register.html"
 
@@ -37,23 +36,6 @@ STATUS_FILLS = {
     Status.DUE_SOON: "FFF3A0",
     Status.NOT_DUE: "E7E6E6",
 }
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write data to path so that readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _present_files(row: RegisterRow) -> int:

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from connector.dav.caldav import CalDAVClient, CalendarInfo
 from connector.progress import Progress
-from connector.errors import AuthError, ConnectorError, PreconditionFailed, ServerError, UnreachableError
+from connector.errors import AuthError, PreconditionFailed, ServerError, UnreachableError
 from connector.render.ical import DesiredCalendar, DesiredItem, read_marker
 from connector.sync.reconcile import Action, Change, Known, Wanted, deletion_allowed, diff_collection
 
