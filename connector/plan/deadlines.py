@@ -26,6 +26,15 @@ _PAREN = re.compile(r"\(([^()\n]+)\)")
 _ITALIC = re.compile(r"(?<!\*)\*([^*\n]+)\*(?!\*)")
 _CLAUSE_END = re.compile(r"\s*\**\s*(?:[.;,:!?)]|$)")
 _SPLIT = re.compile(r"\s*(?:;|,|\bvà\b|\bsau đó\b)\s*")
+# A clause of running text: what lies between sentence or clause breaks, outside parentheses.
+_RUNNING_CLAUSE = re.compile(r"[^.;\n()]+")
+_WORD = re.compile(r"\S+")
+# Words that open a time phrase written inline, without brackets ("..., hoàn thành trước ngày 30/6/2023.").
+_INLINE_OPENER = re.compile(
+    r"(?:hoàn\s+thành|trước\s+ngày|chậm\s+nhất|muộn\s+nhất|định\s+kỳ|h[ằà]ng\s+(?:năm|quý|tháng)|thường\s+xuyên"
+    r"|trong\s+(?:tháng|quý|năm)|từ\s+năm|(?:6|sáu)\s+tháng)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,34 @@ def find_phrases(text: str, vocabulary: Vocabulary) -> list[Found]:
             phrase = _clean(m.group(1))
             if free(m.start(), m.end()) and _CLAUSE_END.match(text, m.end()) and readable(phrase, vocabulary):
                 found.append(Found(m.start(), m.end(), phrase, False))
+    for start, end, phrase in _inline_phrases(text, vocabulary):
+        if free(start, end):
+            found.append(Found(start, end, phrase, False))
     return sorted(found, key=lambda f: f.start)
+
+
+def _inline_phrases(text: str, vocabulary: Vocabulary):
+    """Time phrases that close a clause of running text without brackets or italics.
+
+    Only the longest tail of a clause that the vocabulary reads whole and that opens with a time
+    word ("hoàn thành", "trước ngày", "định kỳ", "hằng năm" …) or follows a comma counts, so
+    "kế hoạch năm 2023" in the middle of a sentence is left alone.
+    """
+    for clause in _RUNNING_CLAUSE.finditer(text):
+        end = clause.end()
+        if end < len(text) and text[end] == "(":
+            continue  # the clause goes on in brackets: not its end
+        body = clause.group().rstrip(" *")
+        end = clause.start() + len(body)
+        for word in _WORD.finditer(body):
+            start = clause.start() + word.start()
+            before = text[clause.start():start].rstrip(" *")
+            candidate = _clean(text[start:end])
+            if not candidate or not (before.endswith(",") or _INLINE_OPENER.match(candidate)):
+                continue
+            if readable(candidate, vocabulary):
+                yield start, end, candidate
+                break
 
 
 def readable(phrase: str, vocabulary: Vocabulary) -> bool:

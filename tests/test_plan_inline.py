@@ -1,0 +1,31 @@
+"""Plans that write deadlines inline, at the end of a sentence, without brackets or italics."""
+from datetime import date
+from pathlib import Path
+
+from connector.models import MilestoneKind
+from connector.plan import parse_plan, parse_text
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_inline_deadlines_at_the_end_of_a_clause_are_read():
+    plan = parse_plan(DATA / "ke-hoach-45-inline.txt")
+    by = {t.number: t for t in plan.tasks}
+    assert [(m.kind, m.due) for m in by[2].milestones] == [(MilestoneKind.ONCE, date(2023, 6, 30))]
+    assert by[2].milestones[0].phrase == "hoàn thành trước ngày 30/6/2023"
+    assert by[3].milestones[0].kind is MilestoneKind.QUARTERLY
+    assert (by[5].milestones[0].kind, by[5].milestones[0].due) == (MilestoneKind.YEARLY, date(2023, 12, 15))
+    assert [m.due for m in by[6].milestones] == [date(2023, 5, 31), date(2023, 10, 10)]
+    assert by[8].milestones[0].kind is MilestoneKind.HALF_YEARLY
+    assert by[7].milestones == []  # "Theo dõi, đôn đốc việc thực hiện." has no deadline
+    assert plan.issued == date(2023, 3, 10) and plan.signer == "Trần Văn B"
+    assert plan.annual_report_due == (11, 20)  # "báo cáo kết quả trước ngày 20/11 hằng năm" in section III
+
+
+def test_a_year_in_the_middle_of_a_sentence_is_not_a_deadline():
+    text = ("KẾ HOẠCH\nthực hiện chuyên đề\n\nII. NHIỆM VỤ\n"
+            "1. Xây dựng kế hoạch năm 2023 của chi bộ và tổ chức thực hiện nghiêm túc.\n"
+            "2. Sơ kết chuyên đề, trong tháng 6 năm 2023.\n")
+    plan = parse_text(text)
+    assert plan.tasks[0].milestones == []
+    assert plan.tasks[1].milestones[0].due == date(2023, 6, 30)
