@@ -186,7 +186,8 @@ class Job:
         if entries is None:
             entries = list_tree(self.webdav, self.root)
         folders = sync_folders(self.webdav, self.root, self.obligations, entries,
-                               extra=[self.cfg.plan.register_folder], dry_run=self.dry_run)
+                               extra=[self.cfg.plan.register_folder], dry_run=self.dry_run,
+                               parallel=self.cfg.sync.parallel)
         if nextcloud:
             shares.sync_folder_shares(self.ocs, self.root, self.units, self.unit_folders(), cfg.coordinator_groups,
                                       file_drop_expire=cfg.file_drop_expire, file_drop_note=cfg.file_drop_note,

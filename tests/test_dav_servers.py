@@ -111,3 +111,14 @@ def test_report_folders_uploads_and_listing(http, embedded):
     dav.delete(name)  # already gone: fine
     assert dav.list_tree("Không có") == []
     assert name not in {e.path for e in dav.list_tree("Báo cáo", depth="1")}
+
+
+def test_folders_are_made_level_by_level_several_at_a_time(http, embedded):
+    webdav = WebDAVClient(http, embedded.files_root)
+    wanted = [f"Báo cáo/KH/Đơn vị {u}/0{t} – Nhiệm vụ/Năm 2022" for u in "ABCD" for t in range(1, 4)]
+    existing: set[str] = set()
+    created = webdav.ensure_dirs(wanted, existing, parallel=4)
+    assert len(created) == 2 + 4 + 12 + 12  # root, KH, units, tasks, periods: each made exactly once
+    listed = {e.path for e in webdav.list_tree("Báo cáo") if e.is_dir}
+    assert set(wanted) <= listed
+    assert webdav.ensure_dirs(wanted, set(), parallel=4) == []  # all there: 405s, nothing created

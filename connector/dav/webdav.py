@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -142,23 +143,28 @@ class WebDAVClient:
         resp = self.http.request("MKCOL", self.url(path), expect=(201, 405))
         return resp.status_code == 201
 
-    def ensure_dirs(self, paths: Iterable[str], existing: set[str]) -> list[str]:
+    def ensure_dirs(self, paths: Iterable[str], existing: set[str], *, parallel: int = 1) -> list[str]:
         """Create every missing folder of `paths`, one level at a time, parents first.
 
-        Folders in `existing` are skipped; `existing` is updated. Returns the paths created.
+        Folders in `existing` are skipped; `existing` is updated. Folders of one level are made up to
+        `parallel` at a time (their parents exist by then). Returns the paths created.
         """
         wanted: set[str] = set()
         for p in paths:
             parts = [s for s in _norm(p).split("/") if s]
             for i in range(1, len(parts) + 1):
                 wanted.add("/".join(parts[:i]))
+        levels: dict[int, list[str]] = {}
+        for p in sorted(wanted - existing):
+            levels.setdefault(p.count("/"), []).append(p)
         created = []
-        for p in sorted(wanted, key=lambda s: (s.count("/"), s)):
-            if p in existing:
-                continue
-            if self.mkcol(p):
-                created.append(p)
-            existing.add(p)
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            for depth in sorted(levels):
+                batch = levels[depth]
+                for p, made in zip(batch, pool.map(self.mkcol, batch)):
+                    if made:
+                        created.append(p)
+                    existing.add(p)
         return created
 
     def put(self, path: str, data: bytes, *, etag: str | None = None, create_only: bool = False,

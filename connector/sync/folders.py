@@ -45,7 +45,7 @@ def list_tree(webdav: WebDAVClient, root: str) -> list[Entry]:
 
 
 def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation], entries: list[Entry],
-                 *, extra: list[str] = (), dry_run: bool = False) -> FolderReport:
+                 *, extra: list[str] = (), dry_run: bool = False, parallel: int = 4) -> FolderReport:
     """Create the folders that are missing; never delete or rename anything."""
     report = FolderReport()
     existing = {e.path for e in entries if e.is_dir}
@@ -59,5 +59,5 @@ def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation],
         report.planned = missing
         return report
     if missing:
-        report.created = webdav.ensure_dirs(missing, existing)
+        report.created = webdav.ensure_dirs(missing, existing, parallel=parallel)
     return report
