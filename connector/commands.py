@@ -81,6 +81,7 @@ class Job:
         self.root = (cfg.plan.root_folder or f"Báo cáo/{self.code.upper()}").strip("/")
         self.embedded = None
         self.http = None
+        self._last_register = None
 
     # -- connection ---------------------------------------------------------------------------
     def __enter__(self) -> "Job":
@@ -139,23 +140,24 @@ class Job:
         return {u.id: unit_folder(u) for u in self.units}
 
     def last_register(self):
+        """The register of the last collection (kept in the state directory), or None."""
         from connector.register.status import load_register
 
-        path = self.state_dir / f"{self.code}-register.json"
-        if path.is_file():
-            try:
-                return load_register(path)
-            except Exception as exc:  # noqa: BLE001 - a damaged copy only loses history, say so
-                log.warning("cannot read the last register %s (%s); history starts afresh", path, exc)
-        return None
+        if self._last_register is None:
+            path = self.state_dir / f"{self.code}-register.json"
+            if path.is_file():
+                try:
+                    self._last_register = load_register(path)
+                except Exception as exc:  # noqa: BLE001 - a damaged copy only loses history, say so
+                    log.warning("cannot read the last register %s (%s); history starts afresh", path, exc)
+        return self._last_register
 
     # -- the jobs -----------------------------------------------------------------------------
-    def sync(self, completions: dict | None = None, entries=None) -> dict:
-        """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
+    def sync_calendars(self, completions: dict | None = None):
+        """Calendars and task lists (and, on Nextcloud, their sharing); returns the SyncReport."""
         from connector.render.ical import RenderOptions, build_desired
         from connector.sync.calendars import CalendarSync
-        from connector.sync.folders import list_tree, sync_folders
-        from connector.sync import shares
+        from connector.sync.shares import CalendarSharing
 
         if completions is None:
             prev = self.last_register()
@@ -164,6 +166,23 @@ class Job:
         options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
         calendars, items = build_desired(self.plan, self.units, self.obligations, options, completions=completions,
                                          coordinator_groups=cfg.coordinator_groups, publish=cfg.publish)
+        sharing = CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"),
+                                  dry_run=self.dry_run) if self.ocs is not None else None
+        cal_sync = CalendarSync(self.caldav, self.state.section("calendars"), self.code,
+                                parallel=self.cfg.sync.parallel, dry_run=self.dry_run, force=self.force,
+                                max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing)
+        try:
+            return cal_sync.run(calendars, items)
+        finally:
+            if not self.dry_run:
+                self.state.save()
+
+    def sync(self, completions: dict | None = None, entries=None) -> dict:
+        """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
+        from connector.sync import shares
+        from connector.sync.folders import list_tree, sync_folders
+
+        cfg = self.cfg.plan
         nextcloud = self.ocs is not None
         result: dict = {"notices": []}
         if not nextcloud:
@@ -173,16 +192,7 @@ class Job:
         if nextcloud and cfg.create_groups:
             shares.ensure_groups(self.ocs, sorted({u.group for u in self.units} | set(cfg.coordinator_groups)),
                                  dry_run=self.dry_run, report=share_report)
-        sharing = shares.CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"),
-                                         dry_run=self.dry_run) if nextcloud else None
-        cal_sync = CalendarSync(self.caldav, self.state.section("calendars"), self.code,
-                                parallel=self.cfg.sync.parallel, dry_run=self.dry_run, force=self.force,
-                                max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing)
-        try:
-            cal = cal_sync.run(calendars, items)
-        finally:
-            if not self.dry_run:
-                self.state.save()
+        cal = self.sync_calendars(completions)
         if entries is None:
             entries = list_tree(self.webdav, self.root)
         folders = sync_folders(self.webdav, self.root, self.obligations, entries,
@@ -233,6 +243,7 @@ class Job:
             from connector.state import atomic_write
 
             atomic_write(self.state_dir / f"{self.code}-register.json", paths["json"].read_bytes())
+            self._last_register = reg
         upload = upload_register(self.webdav, f"{self.root}/{self.cfg.plan.register_folder}", paths, entries,
                                  self.state.section("register"), register_digest(reg), dry_run=self.dry_run)
         if not self.dry_run:
@@ -326,8 +337,7 @@ def collect(args) -> int:
         result = job.collect(as_of, out_dir=Path(args.out) if args.out else None)
         if not args.dry_run:
             # Reflect back: completed obligations complete their to-dos.
-            reflected = job.sync(completions=result["register"].completions())
-            result["reflected"] = reflected["items"]
+            job.sync_calendars(result["register"].completions())
         _print_collect(result, job.requests, args.json)
         return 1 if result["upload"].failed else 0
 
@@ -355,13 +365,17 @@ def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
     after = reg.completions()
     reflected = {"created": 0, "updated": 0, "deleted": 0}
     if after != before and not job.dry_run:
-        reflected = job.sync(completions=after, entries=synced["_entries"])["items"]
+        r = job.sync_calendars(after)
+        reflected = {"created": r.created, "updated": r.updated, "deleted": r.deleted}
+        failed_reflect = r.failed
+    else:
+        failed_reflect = []
     sent = []
     if job.cfg.reminders.enabled:
         from connector.reminders import send_reminders
 
         sent = send_reminders(job, reg)
-    failed = synced["failed"] + collected["upload"].failed
+    failed = synced["failed"] + collected["upload"].failed + failed_reflect
     writes = (synced["items"]["created"] + synced["items"]["updated"] + synced["items"]["deleted"]
               + synced["folders_created"] + reflected["created"] + reflected["updated"] + reflected["deleted"]
               + len(collected["upload"].uploaded))
