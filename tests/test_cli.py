@@ -194,3 +194,28 @@ webdav_port = {wport}
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+@pytest.mark.server
+def test_check_on_a_generic_dav_server_says_what_is_skipped(tmp_path, embedded, capsys):
+    cfg = dav_config(tmp_path, embedded, embedded.password)
+    assert main(["check", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "ok       CalDAV" in out and "ok       WebDAV" in out
+    assert "missing  sharing: not a Nextcloud server" in out
+
+
+def test_a_nextcloud_job_addresses_the_users_dav_trees(tmp_path, monkeypatch):
+    from connector.commands import Job
+    from connector.config import load_config
+
+    monkeypatch.setenv("PLAN_CONNECTOR_PASSWORD", SECRET)
+    cfg = load_config(str(write_config(tmp_path, '[server]\nkind = "nextcloud"\nurl = "https://cloud.example.org/"\n'
+                                                 'user = "plan bot"\n')))
+    with Job(cfg) as job:
+        assert job.caldav.home_url == "https://cloud.example.org/remote.php/dav/calendars/plan%20bot/"
+        assert job.files_root == "https://cloud.example.org/remote.php/dav/files/plan%20bot/"
+        assert job.root == "Báo cáo/21-KL-TW"
+        link = job.folder_url("Chi bộ A/03 – Xây dựng/Tháng 02-2022")
+        assert link.startswith("https://cloud.example.org/apps/files/?dir=/B%C3%A1o%20c%C3%A1o/21-KL-TW/Chi%20b")
+        assert job.ocs is not None and job.requests == 0  # nothing is sent until a job runs
