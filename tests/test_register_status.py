@@ -275,3 +275,13 @@ def test_300_units_by_60_obligations_compute_well_under_a_second():
     print(f"compute_register: {len(obligations)} obligations, {len(files)} files in {elapsed:.3f} s")
     assert len(reg.rows) == 18_000 and sum(len(r.files) for r in reg.rows) == len(files)
     assert elapsed < 1.0
+
+
+def test_a_task_folder_renamed_by_a_new_version_of_the_plan_still_counts_for_its_task():
+    ob = monthly(folder="Chi bộ A/03 – Xây dựng kế hoạch triển khai/Tháng 02-2022")
+    old_name = "Chi bộ A/03 – Chỉ đạo các đảng ủy xây dựng kế hoạch/Tháng 02-2022/ke-hoach.pdf"
+    reg = register([ob], [upload(old_name, datetime(2022, 2, 20, 9, 0, tzinfo=TZ))])
+    assert only_row(reg).status is Status.SUBMITTED_ON_TIME and reg.unassigned == []
+    other_task = "Chi bộ A/04 – Tập huấn/Tháng 02-2022/x.pdf"
+    reg = register([ob], [upload(other_task, datetime(2022, 2, 20, 9, 0, tzinfo=TZ))])
+    assert only_row(reg).status is Status.OVERDUE and [u.path for u in reg.unassigned] == [other_task]

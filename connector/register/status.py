@@ -8,6 +8,7 @@ since disappeared, so a submission is never forgotten silently.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, time
@@ -244,6 +245,11 @@ def compute_register(
         folder_to_unit[_norm_path(folder)] = uid
 
     by_folder: dict[str, Obligation] = {_norm_path(ob.folder): ob for ob in obligations}
+    by_loose: dict[tuple[str, str, str], Obligation | None] = {}
+    for folder, ob in by_folder.items():
+        key = _loose_key(folder)
+        if key is not None:
+            by_loose[key] = None if key in by_loose else ob  # ambiguous keys match nothing
     filed: dict[str, list[RegisterFile]] = {}
     unassigned: list[UnassignedFile] = []
     ignored: list[IgnoredFile] = []
@@ -266,6 +272,11 @@ def compute_register(
         while cut > 0 and owner is None:  # deepest enclosing folder first
             owner = by_folder.get(path[:cut])
             cut = path.rfind("/", 0, cut)
+        if owner is None:
+            # A task folder renamed by a later version of the plan ("03 – <new title>") still
+            # holds that task's reports: match on unit folder, task number and period folder.
+            key = _loose_key(path[:path.rfind("/")])
+            owner = by_loose.get(key) if key is not None else None
         if owner is None:
             unassigned.append(UnassignedFile(**_register_file(f, path).model_dump(), unit=folder_to_unit.get(top)))
         else:
@@ -319,6 +330,18 @@ def compute_register(
 
     return Register(as_of=as_of, generated_at=now, plan_title=nfc(plan.title), plan_code=plan.code,
                     rows=rows, unassigned=unassigned, ignored=ignored)
+
+
+_TASK_NUMBER = re.compile(r"^(\d+)\s*[–-]")
+
+
+def _loose_key(folder: str) -> tuple[str, str, str] | None:
+    """(unit folder, task number or task folder, period folder) of a folder three levels deep or more."""
+    parts = folder.split("/")
+    if len(parts) < 3:
+        return None
+    m = _TASK_NUMBER.match(parts[1])
+    return parts[0], (str(int(m.group(1))) if m else parts[1]), parts[2]
 
 
 # --- register.json -----------------------------------------------------------------------------
