@@ -219,3 +219,17 @@ def test_a_nextcloud_job_addresses_the_users_dav_trees(tmp_path, monkeypatch):
         link = job.folder_url("Chi bộ A/03 – Xây dựng/Tháng 02-2022")
         assert link.startswith("https://cloud.example.org/apps/files/?dir=/B%C3%A1o%20c%C3%A1o/21-KL-TW/Chi%20b")
         assert job.ocs is not None and job.requests == 0  # nothing is sent until a job runs
+
+
+def test_an_unknown_unit_in_the_plan_mapping_is_exit_2_naming_the_mapping(tmp_path, capsys):
+    mapping = tmp_path / "plan.toml"
+    text = (ROOT / "mappings/plans/ke-hoach-21-kl-tw.toml").read_text(encoding="utf-8")
+    mapping.write_text(text.replace("[overrides.tasks.1.milestones.1]",
+                                    '[overrides.tasks.2.milestones.1]\nunits = ["chi-bo-ma"]\n\n'
+                                    "[overrides.tasks.1.milestones.1]", 1), encoding="utf-8")
+    cfg = write_config(tmp_path, '[server]\nkind = "embedded"\n')
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(f'document = "{SEED}"', f'mapping = "{mapping}"'),
+                   encoding="utf-8")
+    assert main(["sync", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "plan.toml" in err and "unknown unit 'chi-bo-ma'" in err and "task 2" in err
