@@ -180,10 +180,13 @@ class Job:
     def sync(self, completions: dict | None = None, entries=None) -> dict:
         """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
         from connector.sync import shares
-        from connector.sync.folders import list_tree, sync_folders
+        from connector.sync.folders import adopt_existing_folders, list_tree, sync_folders
 
         cfg = self.cfg.plan
         nextcloud = self.ocs is not None
+        if entries is None:
+            entries = list_tree(self.webdav, self.root)
+        self.obligations = adopt_existing_folders(self.obligations, entries, self.root)
         result: dict = {"notices": []}
         if not nextcloud:
             result["notices"].append(f"server kind {self.cfg.server.kind!r}: Nextcloud-only steps "
@@ -193,8 +196,6 @@ class Job:
             shares.ensure_groups(self.ocs, sorted({u.group for u in self.units} | set(cfg.coordinator_groups)),
                                  dry_run=self.dry_run, report=share_report)
         cal = self.sync_calendars(completions)
-        if entries is None:
-            entries = list_tree(self.webdav, self.root)
         folders = sync_folders(self.webdav, self.root, self.obligations, entries,
                                extra=[self.cfg.plan.register_folder], dry_run=self.dry_run,
                                parallel=self.cfg.sync.parallel)
@@ -225,12 +226,13 @@ class Job:
         """Read the report tree, compute the register, write it locally and upload it."""
         from connector.collect import register_digest, remote_files, upload_register, write_register_files
         from connector.register.status import compute_register
-        from connector.sync.folders import list_tree
+        from connector.sync.folders import adopt_existing_folders, list_tree
 
         now = datetime.now(TZ)
         as_of = as_of or now.date()
         if entries is None:
             entries = list_tree(self.webdav, self.root)
+        self.obligations = adopt_existing_folders(self.obligations, entries, self.root)
         files = remote_files(entries, self.root)
         previous = self.last_register()
         reg = compute_register(self.obligations, files, self.units, self.plan, as_of=as_of, now=now,

@@ -138,3 +138,33 @@ def test_a_report_deleted_later_stays_in_the_register_marked_removed(job_factory
     row = next(r for r in reg["rows"] if r["unit"] == "cb-a" and r["task"] == 3)
     assert row["status"] == Status.SUBMITTED_ON_TIME and row["removed"] is True
     assert row["files"][0]["name"] == "ke-hoach.pdf" and row["files"][0].get("removed") is True
+
+
+def test_a_new_plan_version_that_retitles_a_task_keeps_the_folder_units_know(tmp_path):
+    units = tmp_path / "units.toml"
+    units.write_text(UNITS, encoding="utf-8")
+    seed_mapping = (ROOT / "mappings/plans/ke-hoach-21-kl-tw.toml").read_text(encoding="utf-8")
+    mapping = tmp_path / "plan.toml"
+    mapping.write_text(seed_mapping, encoding="utf-8")
+    cfg = Config(server=ServerConfig(kind="embedded", data_dir=str(tmp_path / "data"),
+                                     caldav_port=free_port(), webdav_port=free_port()),
+                 plan=PlanConfig(mapping=str(mapping), units=str(units)))
+    cfg.state_dir = str(tmp_path / "state")
+    with Job(cfg) as job:
+        job.sync()
+        ob = next(o for o in job.obligations if o.unit == "cb-a" and o.task == 3)
+        upload(job, ob, "ke-hoach.pdf", at(2022, 2, 10, 9, 0))
+        old_task_folder = ob.folder.split("/")[1]
+    mapping.write_text(seed_mapping.replace(
+        "[overrides.tasks.1.milestones.1]",
+        '[overrides.tasks.3]\ntitle = "Xây dựng kế hoạch triển khai Kết luận"\n\n[overrides.tasks.1.milestones.1]', 1),
+        encoding="utf-8")
+    with Job(cfg) as job:
+        summary = run_job(job, date(2022, 3, 25), tmp_path / "out")
+        task_dirs = {e.path.split("/")[3] for e in job.webdav.list_tree(job.root)
+                     if e.is_dir and e.path.count("/") == 3 and e.path.split("/")[3].startswith("03 ")}
+    assert task_dirs == {old_task_folder}  # no second "03 – …" folder next to the one units use
+    reg = json.loads((tmp_path / "out" / "register.json").read_text(encoding="utf-8"))
+    row = next(r for r in reg["rows"] if r["unit"] == "cb-a" and r["task"] == 3)
+    assert row["status"] == Status.SUBMITTED_ON_TIME and row["folder"].split("/")[1] == old_task_folder
+    assert summary["failed"] == []

@@ -7,6 +7,7 @@ tree once.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from connector.dav.webdav import Entry, WebDAVClient
@@ -37,6 +38,33 @@ def desired_folders(root: str, obligations: list[Obligation], extra: list[str] =
     for e in extra:
         add(f"{root}/{e}")
     return sorted(wanted, key=lambda p: (p.count("/"), p))
+
+
+_TASK_NUMBER = re.compile(r"^(\d+)\s*[–-]")
+
+
+def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], root: str) -> list[Obligation]:
+    """Keep the task folders units already know: when a new version of the plan words a task's title
+    differently, its folder "03 – <old title>" stays in use rather than a second "03 – <new title>"."""
+    prefix = root.strip("/") + "/"
+    existing: dict[tuple[str, int], list[str]] = {}
+    for e in entries:
+        if not e.is_dir or not e.path.startswith(prefix):
+            continue
+        parts = e.path[len(prefix):].split("/")
+        if len(parts) == 2 and (m := _TASK_NUMBER.match(parts[1])):
+            existing.setdefault((parts[0], int(m.group(1))), []).append(parts[1])
+    if not existing:
+        return obligations
+    out = []
+    for ob in obligations:
+        parts = ob.folder.split("/")
+        m = _TASK_NUMBER.match(parts[1]) if len(parts) > 2 else None
+        names = existing.get((parts[0], int(m.group(1)))) if m else None
+        if names and parts[1] not in names:
+            ob = ob.model_copy(update={"folder": "/".join([parts[0], sorted(names)[0], *parts[2:]])})
+        out.append(ob)
+    return out
 
 
 def list_tree(webdav: WebDAVClient, root: str) -> list[Entry]:
