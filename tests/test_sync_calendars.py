@@ -116,6 +116,9 @@ def test_removing_a_unit_removes_only_its_items(admin):
     remaining = sorted(u for uids in on_server.values() for u in uids)
     assert remaining == sorted(i.uid for i in items)
     assert not any(f"-td-{gone.id}" in u for u in remaining)
+    assert not any(slug.endswith(gone.id) for slug in admin.caldav.calendars())  # its emptied task list is gone
+    assert any("removed calendar" in n for n in report.notices)
+    assert admin.sync(plan, units[:-1])[0].writes == 0
 
 
 def test_deleting_most_of_the_plan_is_refused_without_force(admin):

@@ -229,15 +229,28 @@ class CalendarSync:
                 entry = self.state.setdefault(slug, {})
                 entry["href"] = href
                 entry["items"] = {h: [k.etag, k.plan, k.hash] for h, k in view.items()}
+        # A calendar of a unit that left the plan, now empty (no item of ours, none of a person's):
+        # remove it, so its group no longer sees it (Nextcloud keeps it in the trash bin for a while).
+        for slug in orphans:
+            info, href, view = views[slug]
+            if not view and not self.dry_run:
+                try:
+                    self.caldav.http.request("DELETE", href, expect=(200, 204, 404))
+                except (AuthError, UnreachableError):
+                    raise
+                except ServerError as exc:
+                    report.failed.append(f"remove calendar {slug}: {exc}")
+                    continue
+                wrote = True
+                report.notices.append(f"removed calendar {slug} ({info.displayname}): no longer part of the plan")
+                self.state.pop(slug, None)
+                del views[slug]
         # Remember each calendar's token as it stands after our writes, so the next run reads nothing.
         final = self.caldav.calendars() if wrote else home
         for slug in list(views):
             info = final.get(slug)
             if info is not None:
                 self.state[slug]["token"] = info.sync_token or info.ctag
-        for slug in orphans:
-            if not views[slug][2]:
-                log.info("calendar %s is no longer part of the plan and is empty", slug)
         if self.sharing is not None:
             self.sharing.apply(final, calendars, report)
         return report
