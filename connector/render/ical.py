@@ -300,20 +300,23 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
                     completions: Mapping[str, datetime], options: RenderOptions) -> list[DesiredItem]:
     code, label = names.plan_code(plan), names.plan_label(plan)
     cal = names.calendar_slug(plan, "overview")
-    stamp = [f"DTSTAMP:{DTSTAMP}"]
     items = []
+
+    def overview_todo(uid: str, summary: str, description: list[str], middle: list[str], tail: list[str]) -> DesiredItem:
+        return _item(cal, uid, [
+            "BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
+            f"SUMMARY:{escape_text(summary)}",
+            f"DESCRIPTION:{escape_text(chr(10).join(description))}",
+            *middle, *tail,
+            f"{PLAN_PROPERTY}:{code}", "END:VTODO"])
 
     report_obs = obs_by_milestone.get((0, 0), [])
     if report_obs:
         done, total, latest = _progress(report_obs, completions)
         uid = names.overview_task_uid(plan, 0)
-        items.append(_item(cal, uid, [
-            "BEGIN:VTODO", f"UID:{uid}", *stamp,
-            f"SUMMARY:{escape_text(names.REPORT_FOLDER)}",
-            f"DESCRIPTION:{escape_text(f'Báo cáo hằng năm của các đơn vị về {label}.' + chr(10) + f'Đã nộp: {done}/{total}')}",
-            *_status_lines(done, total, latest, options.tz),
-            "CATEGORIES:" + escape_text(label),
-            f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
+        items.append(overview_todo(uid, names.REPORT_FOLDER,
+                                   [f"Báo cáo hằng năm của các đơn vị về {label}.", f"Đã nộp: {done}/{total}"],
+                                   _status_lines(done, total, latest, options.tz), ["CATEGORIES:" + escape_text(label)]))
 
     for task in sorted(plan.tasks, key=lambda t: t.number):
         task_obs = [ob for i in range(1, len(task.milestones) + 1) for ob in obs_by_milestone.get((task.number, i), [])]
@@ -322,13 +325,8 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
         # The parent carries no dates, so moving one milestone changes only that milestone's items.
         description = [names.nfc(task.text), "", "Thời hạn: " + "; ".join(m.phrase for m in task.milestones),
                        *(_responsible(task, []) if (task.lead or task.cooperating) else []), f"Đã nộp: {done}/{total}"]
-        items.append(_item(cal, parent, [
-            "BEGIN:VTODO", f"UID:{parent}", *stamp,
-            f"SUMMARY:{escape_text(f'NV {task.number} – {names.short_title(task, 80)}')}",
-            f"DESCRIPTION:{escape_text(chr(10).join(description))}",
-            *_status_lines(done, total, latest, options.tz),
-            "CATEGORIES:" + escape_text(label),
-            f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
+        items.append(overview_todo(parent, f"NV {task.number} – {names.short_title(task, 80)}", description,
+                                   _status_lines(done, total, latest, options.tz), ["CATEGORIES:" + escape_text(label)]))
 
         for index, milestone in enumerate(task.milestones, start=1):
             m_obs = obs_by_milestone.get((task.number, index), [])
@@ -340,14 +338,10 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
                 description.append(f"Hạn: {_due_summary(dues)}")
             units_count = len(dict.fromkeys(ob.unit for ob in m_obs))
             description += [f"Số đơn vị: {units_count}", f"Đã nộp: {done}/{total}"]
-            items.append(_item(cal, uid, [
-                "BEGIN:VTODO", f"UID:{uid}", *stamp,
-                f"SUMMARY:{escape_text(f'NV {task.number} – mốc {index}: {milestone.phrase}')}",
-                f"DESCRIPTION:{escape_text(chr(10).join(description))}",
-                *([f"DUE;VALUE=DATE:{_date(dues[-1])}"] if dues else []),
-                *_status_lines(done, total, latest, options.tz),
-                f"RELATED-TO;RELTYPE=PARENT:{parent}",
-                f"{PLAN_PROPERTY}:{code}", "END:VTODO"]))
+            items.append(overview_todo(uid, f"NV {task.number} – mốc {index}: {milestone.phrase}", description,
+                                       [*([f"DUE;VALUE=DATE:{_date(dues[-1])}"] if dues else []),
+                                        *_status_lines(done, total, latest, options.tz)],
+                                       [f"RELATED-TO;RELTYPE=PARENT:{parent}"]))
     return items
 
 
