@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from connector.cli import main
 from connector.lock import RunLock
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "mappings/plans/ke-hoach-21-kl-tw.txt"
@@ -33,12 +33,6 @@ name = "Chi bộ B"
 group = "chi-bo-b"
 kind = "chi bộ cơ sở"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(tmp_path: Path, server: str) -> Path:

@@ -7,7 +7,6 @@ says exactly that, completes the to-dos, and a second collect changes nothing.
 from __future__ import annotations
 
 import json
-import socket
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from icalendar import Calendar
 from connector.commands import Job, run_job
 from connector.config import Config, PlanConfig, ServerConfig
 from connector.models import Status
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.server
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,12 +46,6 @@ name = "Ban Tổ chức"
 group = "ban-to-chuc"
 kind = "ban"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
