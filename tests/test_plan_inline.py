@@ -29,3 +29,14 @@ def test_a_year_in_the_middle_of_a_sentence_is_not_a_deadline():
     plan = parse_text(text)
     assert plan.tasks[0].milestones == []
     assert plan.tasks[1].milestones[0].due == date(2023, 6, 30)
+
+
+def test_spans_of_years_are_ongoing_work_judged_by_the_yearly_report():
+    from connector.plan.deadlines import Context, read_milestones
+    from connector.plan.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary()
+    for phrase, start in (("giai đoạn 2021-2025", date(2021, 1, 1)), ("năm 2024 - 2025", date(2024, 1, 1)),
+                          ("từ năm 2024 đến năm 2025", date(2024, 1, 1)), ("từ nay đến hết năm 2025", None)):
+        [m] = read_milestones(phrase, vocabulary, Context(year=2024))
+        assert (m.kind, m.due, m.start) == (MilestoneKind.ONGOING, None, start), phrase
