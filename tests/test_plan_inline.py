@@ -40,3 +40,20 @@ def test_spans_of_years_are_ongoing_work_judged_by_the_yearly_report():
                           ("từ năm 2024 đến năm 2025", date(2024, 1, 1)), ("từ nay đến hết năm 2025", None)):
         [m] = read_milestones(phrase, vocabulary, Context(year=2024))
         assert (m.kind, m.due, m.start) == (MilestoneKind.ONGOING, None, start), phrase
+
+
+def test_markdown_plan_with_bold_task_headings_and_body_paragraphs():
+    plan = parse_plan(DATA / "ke-hoach-hoc-tap-md.md")
+    assert plan.title == "Kế hoạch học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh năm 2025"
+    assert [t.title for t in plan.tasks] == ["Tổ chức học tập chuyên đề năm 2025", "Đăng ký làm theo", "Sơ kết, tổng kết"]
+    assert plan.tasks[0].lead == ["Ban Tuyên giáo"] and plan.tasks[0].milestones[0].due == date(2025, 3, 31)
+    assert [m.due for m in plan.tasks[2].milestones] == [date(2025, 6, 30), date(2025, 12, 31)]
+    assert plan.annual_report_due == (12, 10)
+
+
+def test_sub_items_1_1_and_1_2_are_milestones_of_their_task():
+    plan = parse_plan(DATA / "ke-hoach-78-nested.txt")
+    assert [t.number for t in plan.tasks] == [1, 2]
+    assert [m.due for m in plan.tasks[0].milestones] == [date(2024, 3, 31), date(2024, 4, 30)]
+    assert [m.kind for m in plan.tasks[1].milestones] == [MilestoneKind.ONCE, MilestoneKind.YEARLY]
+    assert plan.issued == date(2024, 1, 5)

@@ -142,6 +142,7 @@ def build_layout(text: str) -> Layout:
     closing: list[tuple[int, str]] = []
     current: list[Paragraph] = header
     last: Paragraph | None = None
+    blank_before = False
     for number, raw in enumerate(text.splitlines(), 1):
         marked = raw.strip()
         hashes = marked.startswith("#")
@@ -153,7 +154,9 @@ def build_layout(text: str) -> Layout:
             closing.append((number, plain))
             continue
         if not plain or _RULE.match(plain):
+            blank_before = True
             continue
+        after_blank, blank_before = blank_before, False
         head = heading(plain, marked, hashes)
         if head:
             sections.append(Section(head[0], head[1], number))
@@ -162,6 +165,8 @@ def build_layout(text: str) -> Layout:
         if last is not None and not starts_paragraph(plain):
             if current is header:  # title and letterhead lines stand alone; only a lower-case line continues
                 joins = plain[0].islower() and last.plain.upper() != last.plain
+            elif after_blank:  # a blank line ends a paragraph unless the next one goes on lower-case (page break)
+                joins = plain[0].islower()
             else:
                 joins = plain[0].islower() or not _ends_sentence(last.plain)
             if joins:
@@ -192,13 +197,17 @@ def title_block(header: list[Paragraph]) -> tuple[str | None, int, int]:
         if _TITLE.match(plain) and not plain.endswith(":") and len(plain) < 300:
             parts = [plain]
             j = i + 1
+            bare = plain.rstrip(" .").upper() in ("KẾ HOẠCH", "CHƯƠNG TRÌNH")
             while j < len(header) and j - i <= 4:
                 nxt = header[j].plain
-                if len(nxt) > 250 or _RULE.match(nxt) or not (nxt[0].islower() or nxt.upper() == nxt):
+                subtitle = bare and j == i + 1 and not _PLACE_DATE.match(nxt) and not _NUMBER_LINE.match(nxt)
+                if len(nxt) > 250 or _RULE.match(nxt) or not (subtitle or nxt[0].islower() or nxt.upper() == nxt):
                     break
                 parts.append(nxt)
                 j += 1
             first = parts[0]
+            if len(parts) > 1 and bare and not parts[1][0].islower():
+                parts[1] = parts[1][0].lower() + parts[1][1:]  # "KẾ HOẠCH" / "Học tập ..." reads "Kế hoạch học tập ..."
             if first.upper() == first and len(parts) > 1 and parts[1][0].islower():
                 first = first.capitalize()  # "KẾ HOẠCH" above a lower-case subtitle reads "Kế hoạch ..."
             return " ".join([first, *parts[1:]]), i, j
