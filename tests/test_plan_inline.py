@@ -57,3 +57,38 @@ def test_sub_items_1_1_and_1_2_are_milestones_of_their_task():
     assert [m.due for m in plan.tasks[0].milestones] == [date(2024, 3, 31), date(2024, 4, 30)]
     assert [m.kind for m in plan.tasks[1].milestones] == [MilestoneKind.ONCE, MilestoneKind.YEARLY]
     assert plan.issued == date(2024, 1, 5)
+
+
+def test_a_docx_plan_whose_tasks_are_a_table(tmp_path):
+    import docx
+
+    document = docx.Document()
+    for text in ("ĐẢNG ỦY KHỐI CÁC CƠ QUAN TỈNH", "Số 90-KH/ĐUK", "Bình An, ngày 20 tháng 01 năm 2025",
+                 "KẾ HOẠCH", "kiểm tra, giám sát năm 2025", "I. MỤC ĐÍCH, YÊU CẦU", "Bảo đảm đúng quy định.",
+                 "II. NHIỆM VỤ CỤ THỂ"):
+        document.add_paragraph(text)
+    table = document.add_table(rows=1, cols=5)
+    for cell, head in zip(table.rows[0].cells, ["TT", "Nội dung công việc", "Cơ quan chủ trì", "Cơ quan phối hợp",
+                                                "Thời gian hoàn thành"]):
+        cell.text = head
+    group = table.add_row()
+    group.cells[0].merge(group.cells[4]).text = "I. CÔNG TÁC KIỂM TRA"
+    for values in (("1", "Kiểm tra việc chấp hành nguyên tắc tập trung dân chủ", "Ủy ban Kiểm tra", "Ban Tổ chức",
+                    "Quý II/2025"),
+                   ("2", "Giám sát chuyên đề việc kê khai tài sản", "Ủy ban Kiểm tra", "", "Trước ngày 30/9/2025"),
+                   ("3", "Báo cáo kết quả kiểm tra, giám sát", "Văn phòng", "Các ban", "Định kỳ 6 tháng")):
+        for cell, value in zip(table.add_row().cells, values):
+            cell.text = value
+    document.add_paragraph("III. TỔ CHỨC THỰC HIỆN")
+    document.add_paragraph("Các chi bộ báo cáo trước ngày 15/12 hằng năm.")
+    path = tmp_path / "ke-hoach-90.docx"
+    document.save(path)
+
+    plan = parse_plan(path)
+    assert plan.title == "Kế hoạch kiểm tra, giám sát năm 2025"
+    assert [(t.number, t.lead, t.cooperating) for t in plan.tasks] == [
+        (1, ["Ủy ban Kiểm tra"], ["Ban Tổ chức"]), (2, ["Ủy ban Kiểm tra"], []), (3, ["Văn phòng"], ["Các ban"])]
+    assert [(m.kind, m.due) for t in plan.tasks for m in t.milestones] == [
+        (MilestoneKind.ONCE, date(2025, 6, 30)), (MilestoneKind.ONCE, date(2025, 9, 30)),
+        (MilestoneKind.HALF_YEARLY, date(2025, 6, 30))]
+    assert all("CÔNG TÁC KIỂM TRA" not in t.text for t in plan.tasks)

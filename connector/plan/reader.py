@@ -99,14 +99,70 @@ def _docx_lines(document) -> list[str]:
         if tag == "p":
             lines.append(_paragraph_text(Paragraph(child, document), numbering))
         elif tag == "tbl":
+            table = Table(child, document)
+            rows = [[_cell_text(cell, numbering) for cell in row.cells] for row in table.rows]
+            task_lines = task_table_lines(rows)
+            if task_lines is not None:
+                lines.extend(task_lines)
+                continue
             seen = set()
-            for row in Table(child, document).rows:
+            for row in table.rows:
                 for cell in row.cells:
                     if id(cell._tc) in seen:  # a merged cell appears once per grid column
                         continue
                     seen.add(id(cell._tc))
                     lines.extend(_paragraph_text(p, numbering) for p in cell.paragraphs)
     return lines
+
+
+def _cell_text(cell, numbering: "_Numbering") -> str:
+    return " ".join(t for p in cell.paragraphs if (t := _paragraph_text(p, numbering).strip()))
+
+
+_COLUMNS = {
+    "number": re.compile(r"^(?:s\.?\s*)?tt\.?$|^số\s+tt$|^stt$"),
+    "content": re.compile(r"nội dung|nhiệm vụ|công việc|tên (?:nhiệm vụ|công việc|đề án)"),
+    "time": re.compile(r"thời gian|thời hạn|tiến độ"),
+    "cooperating": re.compile(r"phối hợp"),
+    "lead": re.compile(r"chủ trì|cơ quan thực hiện|đơn vị thực hiện|^thực hiện$|phụ trách"),
+}
+_ROMAN_OR_LETTER = re.compile(r"^(?:[IVX]{1,5}|[A-Z])\.?$")
+
+
+def task_table_lines(rows: list[list[str]]) -> list[str] | None:
+    """A table of tasks (columns: TT, Nội dung, Chủ trì, Phối hợp, Thời gian) as the lines a plan
+    would write them in: "1. <task>", "- Cơ quan chủ trì: …; cơ quan phối hợp: …",
+    "- Thời gian thực hiện: …". None when the table is not such a table."""
+    if len(rows) < 2:
+        return None
+    header = [re.sub(r"\s+", " ", c.strip().lower().replace("*", "")) for c in rows[0]]
+    cols: dict[str, int] = {}
+    for i, name in enumerate(header):
+        for key, regex in _COLUMNS.items():
+            if key not in cols and regex.search(name) and not (key == "content" and "thời" in name):
+                cols[key] = i
+                break
+    if "content" not in cols or "time" not in cols:
+        return None
+    lines: list[str] = []
+    count = 0
+    for row in rows[1:]:
+        cell = lambda key: row[cols[key]].strip() if key in cols and cols[key] < len(row) else ""  # noqa: E731
+        content = cell("content")
+        if not content or len(set(c.strip() for c in row)) == 1:
+            continue  # empty, or a group row spanning the table ("I. CÔNG TÁC TUYÊN TRUYỀN")
+        number = cell("number")
+        if _ROMAN_OR_LETTER.match(number):
+            continue
+        count += 1
+        n = int(number.rstrip(".")) if number.rstrip(".").isdigit() else count
+        lines.append(f"{n}. {content}")
+        lead, coop = cell("lead"), cell("cooperating")
+        if lead or coop:
+            lines.append("- Cơ quan chủ trì: " + (lead or "—") + (f"; cơ quan phối hợp: {coop}" if coop else ""))
+        if cell("time"):
+            lines.append(f"- Thời gian thực hiện: {cell('time').rstrip('.')}.")
+    return lines or None
 
 
 def _is_italic(run, paragraph) -> bool:
