@@ -352,8 +352,11 @@ def run(args) -> int:
         summary = run_job(job, as_of, Path(args.out) if args.out else None)
         if args.json:
             print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-        else:
+        elif sys.stdout.isatty() or args.verbose or args.dry_run:
             print(summary["text"])
+        # Under cron or a timer a good run says nothing; what failed always goes to stderr.
+        for failure in summary["failed"]:
+            print(f"failed: {failure}", file=sys.stderr)
         return 1 if summary["failed"] else 0
 
 
@@ -388,7 +391,6 @@ def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
         _summary_table(reg),
         *[f"register.{k}: {v}" for k, v in collected["paths"].items()],
         *([f"reminders sent: {len(sent)}"] if job.cfg.reminders.enabled else []),
-        *[f"failed: {f}" for f in failed],
         f"writes: {writes}; HTTP requests: {job.requests}",
     ])
     return {"writes": writes, "requests": job.requests, "failed": failed, "paths": collected["paths"],

@@ -8,6 +8,7 @@ prints the register. Running it again changes nothing on the servers.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -99,4 +100,6 @@ def run(args) -> int:
         print(f"collected as of {AS_OF.strftime('%d/%m/%Y')} (fixed, so that every status appears)")
         print(summary["text"])
         print(f"total writes this run: {writes}")
+        for failure in summary["failed"]:
+            print(f"failed: {failure}", file=sys.stderr)
     return 1 if summary["failed"] else 0

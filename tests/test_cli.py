@@ -32,6 +32,11 @@ id = "cb-b"
 name = "Chi bộ B"
 group = "chi-bo-b"
 kind = "chi bộ cơ sở"
+[[units]]
+id = "ban-tc"
+name = "Ban Tổ chức"
+group = "ban-to-chuc"
+kind = "ban"
 """
 
 
@@ -227,3 +232,14 @@ def test_an_unknown_unit_in_the_plan_mapping_is_exit_2_naming_the_mapping(tmp_pa
     assert main(["sync", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "plan.toml" in err and "unknown unit 'chi-bo-ma'" in err and "task 2" in err
+
+
+@pytest.mark.server
+def test_run_under_cron_is_quiet_when_all_is_well(tmp_path, embedded, capsys):
+    cfg = dav_config(tmp_path, embedded, embedded.password)
+    assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""  # stdout is not a terminal here, as under cron
+    assert (tmp_path / "out" / "register.html").is_file()
+    assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out"), "-v"]) == 0
+    assert "writes: 0" in capsys.readouterr().out
