@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
@@ -319,15 +318,14 @@ def test_read_marker_survives_a_server_reserializing_the_item_and_ignores_foreig
     assert tampered != item.ics and item_hash(tampered) == item.hash
 
 
-def test_nineteen_tasks_for_three_hundred_units_render_in_about_a_second():
+def test_nineteen_tasks_for_three_hundred_units_render_one_todo_per_obligation():
+    """Correctness at scale; the speed is measured by scripts/bench.py, not by a timed test."""
     plan, units = large_plan(19), sample_units(300)
     obligations = expand(plan, units)
-    started = time.perf_counter()
     calendars, items = build_desired(plan, units, obligations)
-    elapsed = time.perf_counter() - started
     todos = sum(1 for i in items if "-td-" in i.uid)
     assert todos == len(obligations) > 10_000 and len(calendars) == 302
-    assert elapsed < 4.0, f"rendering {len(items)} items took {elapsed:.2f} s"
+    assert len({i.uid for i in items}) == len(items)
 
 
 @pytest.mark.server

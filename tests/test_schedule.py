@@ -1,7 +1,6 @@
 """Schedule: which unit owes what, for which period, due when, uploaded where."""
 from __future__ import annotations
 
-import time
 import unicodedata
 from collections import Counter
 from datetime import date
@@ -145,10 +144,8 @@ def test_a_task_with_no_dated_milestone_still_gets_its_ongoing_obligation():
     assert keys == ["cb-a/0/0/2022", "cb-a/0/0/2023", "cb-a/0/0/2024", "cb-a/0/0/2025", "cb-a/12/1/ongoing"]
 
 
-def test_nineteen_tasks_for_three_hundred_units_expand_well_under_a_second():
+def test_nineteen_tasks_for_three_hundred_units_expand_to_unique_obligations():
+    """Correctness at scale; the speed is measured by scripts/bench.py, not by a timed test."""
     plan, units = large_plan(19), sample_units(300)
-    started = time.perf_counter()
     obligations = expand(plan, units)
-    elapsed = time.perf_counter() - started
-    assert len(obligations) > 10_000
-    assert elapsed < 0.8, f"expand took {elapsed:.2f} s for {len(obligations)} obligations"
+    assert len(obligations) > 10_000 and len({ob.key for ob in obligations}) == len(obligations)
