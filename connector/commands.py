@@ -135,9 +135,24 @@ class Job:
         return self.files_root + "/".join(quote(p, safe="") for p in path.split("/"))
 
     def unit_folders(self) -> dict[str, str]:
+        """unit id -> its folder under the plan's root (the one in use, see adopt_folders)."""
         from connector.render.names import unit_folder
 
-        return {u.id: unit_folder(u) for u in self.units}
+        folders = {u.id: unit_folder(u) for u in self.units}
+        for ob in self.obligations:
+            folders[ob.unit] = ob.folder.split("/", 1)[0]
+        return folders
+
+    def adopt_folders(self, entries) -> None:
+        """Point the obligations at the folders units already use (see sync.folders.adopt_existing_folders)
+        and remember each unit's folder for the next run."""
+        from connector.sync.folders import adopt_existing_folders
+
+        remembered = self.state.section("unit_folders")
+        self.obligations = adopt_existing_folders(self.obligations, entries, self.root, dict(remembered))
+        if not self.dry_run:
+            remembered.clear()
+            remembered.update(self.unit_folders())
 
     def last_register(self):
         """The register of the last collection (kept in the state directory), or None."""
@@ -180,13 +195,13 @@ class Job:
     def sync(self, completions: dict | None = None, entries=None) -> dict:
         """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
         from connector.sync import shares
-        from connector.sync.folders import adopt_existing_folders, list_tree, sync_folders
+        from connector.sync.folders import list_tree, sync_folders
 
         cfg = self.cfg.plan
         nextcloud = self.ocs is not None
         if entries is None:
             entries = list_tree(self.webdav, self.root)
-        self.obligations = adopt_existing_folders(self.obligations, entries, self.root)
+        self.adopt_folders(entries)
         result: dict = {"notices": []}
         if not nextcloud:
             result["notices"].append(f"server kind {self.cfg.server.kind!r}: Nextcloud-only steps "
@@ -226,13 +241,13 @@ class Job:
         """Read the report tree, compute the register, write it locally and upload it."""
         from connector.collect import register_digest, remote_files, upload_register, write_register_files
         from connector.register.status import compute_register
-        from connector.sync.folders import adopt_existing_folders, list_tree
+        from connector.sync.folders import list_tree
 
         now = datetime.now(TZ)
         as_of = as_of or now.date()
         if entries is None:
             entries = list_tree(self.webdav, self.root)
-        self.obligations = adopt_existing_folders(self.obligations, entries, self.root)
+        self.adopt_folders(entries)
         files = remote_files(entries, self.root)
         previous = self.last_register()
         reg = compute_register(self.obligations, files, self.units, self.plan, as_of=as_of, now=now,

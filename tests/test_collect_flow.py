@@ -162,3 +162,21 @@ def test_a_new_plan_version_that_retitles_a_task_keeps_the_folder_units_know(tmp
     row = next(r for r in reg["rows"] if r["unit"] == "cb-a" and r["task"] == 3)
     assert row["status"] == Status.SUBMITTED_ON_TIME and row["folder"].split("/")[1] == old_task_folder
     assert summary["failed"] == []
+
+
+def test_a_unit_renamed_in_the_units_file_keeps_its_folder_and_its_reports(job_factory, tmp_path):
+    with job_factory() as job:
+        job.sync()
+        ob = next(o for o in job.obligations if o.unit == "cb-a" and o.task == 3)
+        upload(job, ob, "ke-hoach.pdf", at(2022, 2, 10, 9, 0))
+    units = tmp_path / "units.toml"
+    units.write_text(units.read_text(encoding="utf-8").replace('name = "Chi bộ A"', 'name = "Đảng bộ A"'),
+                     encoding="utf-8")
+    with job_factory() as job:
+        run_job(job, date(2022, 3, 25), tmp_path / "out")
+        top = {e.path.split("/")[2] for e in job.webdav.list_tree(job.root) if e.is_dir and e.path.count("/") == 2}
+    assert "Chi bộ A" in top and "Đảng bộ A" not in top
+    reg = json.loads((tmp_path / "out" / "register.json").read_text(encoding="utf-8"))
+    row = next(r for r in reg["rows"] if r["unit"] == "cb-a" and r["task"] == 3)
+    assert row["status"] == Status.SUBMITTED_ON_TIME and row["unit_name"] == "Đảng bộ A"
+    assert reg["unassigned"] == []

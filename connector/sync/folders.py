@@ -43,27 +43,34 @@ def desired_folders(root: str, obligations: list[Obligation], extra: list[str] =
 _TASK_NUMBER = re.compile(r"^(\d+)\s*[–-]")
 
 
-def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], root: str) -> list[Obligation]:
-    """Keep the task folders units already know: when a new version of the plan words a task's title
-    differently, its folder "03 – <old title>" stays in use rather than a second "03 – <new title>"."""
+def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], root: str,
+                           remembered: dict[str, str] | None = None) -> list[Obligation]:
+    """Keep the folders units already know, so nothing filed is stranded by a rename:
+
+    - a unit renamed in the units file keeps the folder it had (`remembered`: unit id -> folder
+      name from earlier runs) as long as that folder exists;
+    - a task a new version of the plan words differently keeps its "03 – <old title>" folder
+      rather than getting a second "03 – <new title>" beside it.
+    """
     prefix = root.strip("/") + "/"
-    existing: dict[tuple[str, int], list[str]] = {}
-    for e in entries:
-        if not e.is_dir or not e.path.startswith(prefix):
-            continue
-        parts = e.path[len(prefix):].split("/")
+    dirs = {e.path[len(prefix):] for e in entries if e.is_dir and e.path.startswith(prefix)}
+    tasks: dict[tuple[str, int], list[str]] = {}
+    for d in dirs:
+        parts = d.split("/")
         if len(parts) == 2 and (m := _TASK_NUMBER.match(parts[1])):
-            existing.setdefault((parts[0], int(m.group(1))), []).append(parts[1])
-    if not existing:
-        return obligations
+            tasks.setdefault((parts[0], int(m.group(1))), []).append(parts[1])
     out = []
     for ob in obligations:
         parts = ob.folder.split("/")
+        known_unit = (remembered or {}).get(ob.unit)
+        if known_unit and known_unit != parts[0] and known_unit in dirs and parts[0] not in dirs:
+            parts[0] = known_unit
         m = _TASK_NUMBER.match(parts[1]) if len(parts) > 2 else None
-        names = existing.get((parts[0], int(m.group(1)))) if m else None
+        names = tasks.get((parts[0], int(m.group(1)))) if m else None
         if names and parts[1] not in names:
-            ob = ob.model_copy(update={"folder": "/".join([parts[0], sorted(names)[0], *parts[2:]])})
-        out.append(ob)
+            parts[1] = sorted(names)[0]
+        folder = "/".join(parts)
+        out.append(ob if folder == ob.folder else ob.model_copy(update={"folder": folder}))
     return out
 
 
