@@ -197,3 +197,13 @@ def test_completed_obligations_complete_their_todos(admin):
     completed = [c for cal_ in todos for c in cal_.walk("VTODO") if str(c.get("STATUS")) == "COMPLETED"]
     assert len(completed) == 1 and int(completed[0]["PERCENT-COMPLETE"]) == 100
     assert admin.sync(plan, units, completions=done)[0].writes == 0
+
+
+def test_a_renamed_unit_sees_its_task_list_renamed(admin):
+    plan, units = seed_like_plan(), sample_units(2)
+    admin.sync(plan, units)
+    renamed = [units[0].model_copy(update={"name": "Đảng bộ Mới"}), units[1]]
+    report, _ = admin.sync(plan, renamed)
+    names = {info.displayname for info in admin.caldav.calendars().values()}
+    assert any("Đảng bộ Mới" in n for n in names) and report.updated >= 1
+    assert admin.sync(plan, renamed)[0].writes == 0

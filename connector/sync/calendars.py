@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
+from xml.sax.saxutils import escape
 
 from connector.dav.caldav import CalDAVClient, CalendarInfo
 from connector.progress import Progress
@@ -163,6 +164,18 @@ class CalendarSync:
                 for fut in [pool.submit(one, item) for item in work]:
                     fut.result()
 
+    def _rename(self, href: str, displayname: str, report: SyncReport) -> None:
+        body = ('<?xml version="1.0" encoding="utf-8"?>\n<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>'
+                f"<d:displayname>{escape(displayname)}</d:displayname></d:prop></d:set></d:propertyupdate>")
+        try:
+            self.caldav.http.request("PROPPATCH", href, headers={"Content-Type": "application/xml; charset=utf-8"},
+                                     data=body.encode("utf-8"), expect=(200, 207))
+            report.updated += 1
+        except (AuthError, UnreachableError):
+            raise
+        except ServerError as exc:
+            report.failed.append(f"rename calendar {href}: {exc}")
+
     # -- the whole run -----------------------------------------------------------------------
     def run(self, calendars: list[DesiredCalendar], items: list[DesiredItem]) -> SyncReport:
         """Make the server hold exactly `items` (among ours) in `calendars`; return what happened."""
@@ -193,6 +206,13 @@ class CalendarSync:
                 continue
             entry["href"] = info.href
             views[cal.slug] = (info, info.href, self._server_view(info, entry))
+            if info.displayname is not None and info.displayname != cal.displayname:
+                # The unit or the plan was renamed: the calendar apps show the new name.
+                if self.dry_run:
+                    report.notices.append(f"would rename calendar {cal.slug} to {cal.displayname!r}")
+                else:
+                    self._rename(info.href, cal.displayname, report)
+                    wrote = True
         for slug in orphans:
             info = home[slug]
             entry = self.state.setdefault(slug, {})
