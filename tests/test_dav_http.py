@@ -185,3 +185,22 @@ def test_real_unreachable_port_gives_one_line_without_credentials():
     with pytest.raises(UnreachableError) as err:
         http.request("GET", "http://127.0.0.1:9/remote.php/dav/")
     assert "127.0.0.1:9" in str(err.value) and PASSWORD not in str(err.value)
+
+
+def test_a_redirect_says_which_address_to_configure():
+    import responses as rsps_mod
+
+    from connector.dav.http import HttpClient, make_session
+    from connector.errors import ServerError
+
+    with rsps_mod.RequestsMock() as r:
+        r.add("PROPFIND", "http://cloud.example.org/remote.php/dav/files/bot/", status=301,
+              headers={"Location": "https://cloud.example.org/remote.php/dav/files/bot/"})
+        http = HttpClient(make_session("bot", "pw"))
+        try:
+            http.request("PROPFIND", "http://cloud.example.org/remote.php/dav/files/bot/", expect=(207,))
+        except ServerError as exc:
+            assert "https://cloud.example.org/remote.php/dav/files/bot/" in str(exc) and "server.url" in str(exc)
+            assert exc.status == 301
+        else:
+            raise AssertionError("a redirect must not pass silently")

@@ -164,6 +164,9 @@ class HttpClient:
             msg = template.format(m=method, p=path)
         elif status >= 500:
             msg = f"server error ({status}) during {method} {path}"
+        elif 300 <= status < 400 and resp.headers.get("Location"):
+            msg = (f"redirected ({status}) during {method} {path} to {_strip_userinfo(resp.headers['Location'])}: "
+                   "set server.url to the address the server redirects to (https?)")
         else:
             msg = f"unexpected answer {status} {resp.reason or ''} during {method} {path}".replace("  ", " ")
         detail = _server_message(resp)
