@@ -6,6 +6,7 @@ through the plan's yearly report, which every unit owes once a year (Plan.annual
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -78,8 +79,10 @@ def periods(milestone: Milestone, plan: Plan) -> list[Period]:
             for q, end_month in _QUARTER_END_MONTH.items():
                 out.append((f"{year}-Q{q}", date(year, end_month - 2, 1), _month_end(year, end_month)))
         elif kind == MilestoneKind.MONTHLY:
+            on_day = _monthly_day(milestone)
             for m in range(1, 13):
-                out.append((f"{year}-{m:02d}", date(year, m, 1), _month_end(year, m)))
+                end = _month_end(year, m)
+                out.append((f"{year}-{m:02d}", date(year, m, 1), end.replace(day=min(on_day, end.day)) if on_day else end))
     # Sub-yearly kinds start with the period holding the milestone's start (else its first due).
     begin = milestone.start or milestone.due
     if begin and kind != MilestoneKind.YEARLY:
@@ -87,6 +90,12 @@ def periods(milestone: Milestone, plan: Plan) -> list[Period]:
     if out and milestone.start and milestone.start <= out[0][2]:
         out[0] = (out[0][0], milestone.start, out[0][2])
     return out
+
+
+def _monthly_day(milestone: Milestone) -> int | None:
+    """The day of the month a monthly milestone falls due on ("trước ngày 10 hằng tháng"), None for month end."""
+    m = re.search(r"BYMONTHDAY=(\d+)", milestone.rrule or "")
+    return int(m.group(1)) if m else None
 
 
 def report_periods(plan: Plan) -> list[Period]:

@@ -92,3 +92,19 @@ def test_a_docx_plan_whose_tasks_are_a_table(tmp_path):
         (MilestoneKind.ONCE, date(2025, 6, 30)), (MilestoneKind.ONCE, date(2025, 9, 30)),
         (MilestoneKind.HALF_YEARLY, date(2025, 6, 30))]
     assert all("CÔNG TÁC KIỂM TRA" not in t.text for t in plan.tasks)
+
+
+def test_a_monthly_report_due_on_a_given_day_falls_due_that_day_every_month():
+    from connector.models import Unit
+    from connector.schedule import expand
+
+    text = ("Hà Nội, ngày 02 tháng 01 năm 2024\nKẾ HOẠCH\nthực hiện chế độ báo cáo năm 2024\n\nII. NHIỆM VỤ\n"
+            "1. Các chi bộ gửi báo cáo nhanh tình hình tư tưởng (*trước ngày 10 hằng tháng*).\n"
+            "2. Cập nhật số liệu đảng viên (hằng tháng, trước ngày 25).\n")
+    plan = parse_text(text)
+    first, second = plan.tasks[0].milestones[0], plan.tasks[1].milestones[0]
+    assert (first.kind, first.rrule, first.due) == (MilestoneKind.MONTHLY, "FREQ=MONTHLY;BYMONTHDAY=10", date(2024, 1, 10))
+    assert second.due == date(2024, 1, 25)
+    dues = [ob.due for ob in expand(plan, [Unit(id="cb-a", name="Chi bộ A", group="g")])
+            if ob.task == 1 and ob.period.startswith("2024")]
+    assert dues[:3] == [date(2024, 1, 10), date(2024, 2, 10), date(2024, 3, 10)] and len(dues) == 12

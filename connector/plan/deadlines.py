@@ -221,7 +221,11 @@ def _recurring(m: Milestone, rule: str, v: dict[str, int], ctx: Context) -> None
         m.start, m.due = date(first_year, 1, 1), due
         return
     step = _MONTHS[m.kind]
-    m.rrule = "FREQ=MONTHLY;BYMONTHDAY=-1" if step == 1 else f"FREQ=MONTHLY;INTERVAL={step};BYMONTHDAY=-1"
+    day = _need(v, "day") if rule == "day_of_month" else None  # "trước ngày 10 hằng tháng"
+    if day is not None and not 1 <= day <= 31:
+        raise ValueError(f"day {day} of the month")
+    m.rrule = (f"FREQ=MONTHLY;BYMONTHDAY={day}" if day else
+               "FREQ=MONTHLY;BYMONTHDAY=-1" if step == 1 else f"FREQ=MONTHLY;INTERVAL={step};BYMONTHDAY=-1")
     if first_year is None:
         _flag(m, "no start year and the plan's year is unknown; set the plan's year in the mapping")
         return
@@ -230,6 +234,8 @@ def _recurring(m: Milestone, rule: str, v: dict[str, int], ctx: Context) -> None
         first_month = ((ctx.issued.month - 1) // step) * step + 1  # the period the plan was issued in
     m.start = date(first_year, first_month, 1)
     m.due = _end_of_month(first_year, first_month + step - 1)
+    if day:
+        m.due = m.due.replace(day=min(day, m.due.day))
 
 
 def term_years(rule: str, v: dict[str, int], term: tuple[int, int]) -> list[int]:

@@ -24,7 +24,7 @@ DUE_RULES: dict[MilestoneKind, set[str]] = {
     MilestoneKind.YEARLY: {"dec31", "jun30", "date"},
     MilestoneKind.HALF_YEARLY: {"period_end"},
     MilestoneKind.QUARTERLY: {"period_end"},
-    MilestoneKind.MONTHLY: {"period_end"},
+    MilestoneKind.MONTHLY: {"period_end", "day_of_month"},
     MilestoneKind.ONGOING: {"none"},
     MilestoneKind.TERM: {"term_years", "term_mid", "term_end"},
 }
