@@ -108,3 +108,20 @@ def test_a_monthly_report_due_on_a_given_day_falls_due_that_day_every_month():
     dues = [ob.due for ob in expand(plan, [Unit(id="cb-a", name="Chi bộ A", group="g")])
             if ob.task == 1 and ob.period.startswith("2024")]
     assert dues[:3] == [date(2024, 1, 10), date(2024, 2, 10), date(2024, 3, 10)] and len(dues) == 12
+
+
+def test_sections_numbered_1_2_3_with_tasks_2_1_2_2():
+    plan = parse_plan(DATA / "ke-hoach-ky-niem-arabic.txt")
+    assert plan.title == "Kế hoạch tổ chức các hoạt động kỷ niệm năm 2025"
+    assert [(t.number, t.title) for t in plan.tasks] == [
+        (1, "Tổ chức mít tinh kỷ niệm"), (2, "Tuyên truyền trên trang thông tin điện tử"),
+        (3, "Thi tìm hiểu lịch sử Đảng bộ")]
+    assert [m.kind for t in plan.tasks for m in t.milestones] == [MilestoneKind.ONCE, MilestoneKind.ONGOING,
+                                                                  MilestoneKind.ONCE]
+    assert plan.purpose and plan.organization  # sections 1 and 3 are read as such, not as tasks
+
+
+def test_sections_headed_phan_i_phan_ii():
+    plan = parse_plan(DATA / "ke-hoach-phan.txt")
+    assert plan.title == "Kế hoạch thực hiện Chương trình hành động năm 2025"
+    assert [t.number for t in plan.tasks] == [1, 2] and plan.organization == ["Ban Tổ chức theo dõi."]

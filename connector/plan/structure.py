@@ -11,7 +11,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-_HEADING = re.compile(r"^(?P<roman>[IVX]{1,5})\s*[.)/:–-]\s*(?P<title>\S.*)$")
+_HEADING = re.compile(r"^(?:(?:PHẦN|Phần|MỤC|Mục)\s+)?(?P<roman>[IVX]{1,5})\s*[.)/:–-]\s*(?P<title>\S.*)$")
+# Plans without Roman sections number them "1. MỤC ĐÍCH, YÊU CẦU", "2. NHIỆM VỤ", and their tasks "2.1.", "2.2."
+_ARABIC_SECTION = re.compile(r"^(?P<num>[1-9])\s*[.)/]\s*(?P<title>\S.*)$")
+_SECTION_WORDS = re.compile(r"MỤC ĐÍCH|YÊU CẦU|NHIỆM VỤ|NỘI DUNG|GIẢI PHÁP|TỔ CHỨC THỰC HIỆN|ĐỐI TƯỢNG|PHẠM VI|"
+                            r"KINH PHÍ|PHÂN CÔNG|TIẾN ĐỘ|THỜI GIAN")
+_ROMANS = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"]
 _ARABIC = re.compile(r"^\**\s*(?P<num>\d{1,2})\s*[.)]\**\s+(?!\d)")
 _DOTTED = re.compile(r"^\**\s*\d{1,2}\.\d{1,2}(?:\.\d{1,2})?\.?\**\s+")
 _LETTER = re.compile(r"^\**\s*(?P<num>[a-zđ])\s*\)\**\s+|^\**\s*(?P<num2>[a-zđ])\.\**\s+(?=\S)")
@@ -130,6 +135,25 @@ def _ends_sentence(plain: str) -> bool:
     return not plain or plain[-1] in _TERMINAL
 
 
+def arabic_heading(plain: str) -> tuple[int, str] | None:
+    """(number, title) for an upper-case "2. NHIỆM VỤ VÀ GIẢI PHÁP" that names a plan section."""
+    m = _ARABIC_SECTION.match(plain)
+    if not m:
+        return None
+    title = m.group("title").strip(" *")
+    if len(title) > 100 or title.upper() != title or not _SECTION_WORDS.search(title):
+        return None
+    return int(m.group("num")), title
+
+
+def _arabic_sections(lines: list[str]) -> bool:
+    """True when the plan numbers its sections 1., 2., 3. (and has no Roman ones)."""
+    plains = [strip_marks(line) for line in lines]
+    if any(heading(p, line.strip()) for p, line in zip(plains, lines)):
+        return False
+    return sum(1 for p in plains if arabic_heading(p)) >= 2
+
+
 def build_layout(text: str) -> Layout:
     """Cut the text into header, Roman sections and closing, joining wrapped and page-split lines.
 
@@ -143,7 +167,10 @@ def build_layout(text: str) -> Layout:
     current: list[Paragraph] = header
     last: Paragraph | None = None
     blank_before = False
-    for number, raw in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    arabic = _arabic_sections(lines)
+    section_number = 0
+    for number, raw in enumerate(lines, 1):
         marked = raw.strip()
         hashes = marked.startswith("#")
         marked = re.sub(r"^#+\s*", "", marked)
@@ -158,6 +185,15 @@ def build_layout(text: str) -> Layout:
             continue
         after_blank, blank_before = blank_before, False
         head = heading(plain, marked, hashes)
+        if arabic and not head and (numbered := arabic_heading(plain)):
+            section_number = numbered[0]
+            head = (_ROMANS[section_number], numbered[1])
+        elif arabic and section_number:
+            # "2.3. Thi tìm hiểu ..." inside section 2 is its task 3
+            sub = re.match(rf"^(\**\s*){section_number}\.(\d{{1,2}})\.?(\**)\s+", marked)
+            if sub:
+                marked = f"{sub.group(1)}{int(sub.group(2))}.{sub.group(3)} " + marked[sub.end():]
+                plain = strip_marks(marked)
         if head:
             sections.append(Section(head[0], head[1], number))
             current, last = sections[-1].paragraphs, None
