@@ -125,3 +125,14 @@ def test_sections_headed_phan_i_phan_ii():
     plan = parse_plan(DATA / "ke-hoach-phan.txt")
     assert plan.title == "Kế hoạch thực hiện Chương trình hành động năm 2025"
     assert [t.number for t in plan.tasks] == [1, 2] and plan.organization == ["Ban Tổ chức theo dõi."]
+
+
+def test_deadlines_written_first_or_labelled_inside_the_text():
+    plan = parse_plan(DATA / "ke-hoach-thoi-gian-dau-dong.txt")
+    rows = [(t.title, m.phrase, m.due) for t in plan.tasks for m in t.milestones]
+    assert rows == [
+        ("Tổ chức hội nghị sơ kết", "tháng 6/2024", date(2024, 6, 30)),
+        ("Kiểm tra việc thực hiện tại các chi bộ", "Quý III/2024", date(2024, 9, 30)),
+        ("Tổ chức tập huấn nghiệp vụ cho cấp ủy viên mới", "tháng 8/2024", date(2024, 8, 31)),
+        ("Tổng kết công tác năm 2024", "hoàn thành trước ngày 20/12/2024", date(2024, 12, 20)),
+    ]

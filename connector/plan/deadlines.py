@@ -56,6 +56,9 @@ def find_phrases(text: str, vocabulary: Vocabulary) -> list[Found]:
 
     for m in _ITALIC_PAREN.finditer(text):
         found.append(Found(m.start(), m.end(), _clean(m.group(1) or m.group(2)), True))
+    lead = leading_phrase(text, vocabulary)
+    if lead is not None:
+        found.append(lead)
     for m in _LABEL.finditer(text):
         if free(m.start(), m.end()):
             found.append(Found(m.start(), m.end(), _clean(m.group(1)), True))
@@ -68,6 +71,17 @@ def find_phrases(text: str, vocabulary: Vocabulary) -> list[Found]:
         if free(start, end):
             found.append(Found(start, end, phrase, False))
     return sorted(found, key=lambda f: f.start)
+
+
+_LEADING = re.compile(r"^\s*(?:\**\s*\d{1,2}(?:\.\d{1,2})?\s*[.)]\**\s*|[-–+•]\s*)?(?P<phrase>[^:\n()]{3,60}?)\s*:\s")
+
+
+def leading_phrase(text: str, vocabulary: Vocabulary) -> Found | None:
+    """A deadline written first, as a label of the task: "2. Quý III/2024: kiểm tra …"."""
+    m = _LEADING.match(text)
+    if m and readable(_clean(m.group("phrase")), vocabulary):
+        return Found(m.start("phrase"), m.end(), _clean(m.group("phrase")), True)
+    return None
 
 
 def _inline_phrases(text: str, vocabulary: Vocabulary):
@@ -263,4 +277,7 @@ def _term(m: Milestone, rule: str, v: dict[str, int], ctx: Context) -> None:
 
 
 def _clean(phrase: str) -> str:
-    return re.sub(r"\s+", " ", phrase.replace("*", "")).strip(" .,;:")
+    phrase = re.sub(r"\s+", " ", phrase.replace("*", "")).strip(" .,;:")
+    if phrase.endswith(")") and phrase.count(")") > phrase.count("("):
+        phrase = phrase[:-1].rstrip(" .,;:")  # "(thời gian: tháng 8/2024)": the bracket is not the phrase's
+    return phrase

@@ -9,7 +9,7 @@ from pathlib import Path
 from connector.errors import PlanError
 from connector.models import Plan, Task
 from connector.plan import structure as st
-from connector.plan.deadlines import Context, find_phrases, read_milestones, stated_years
+from connector.plan.deadlines import Context, find_phrases, leading_phrase, read_milestones, stated_years
 from connector.plan.reader import read_document
 from connector.plan.vocabulary import Vocabulary, load_vocabulary, normalize_phrase
 
@@ -158,7 +158,12 @@ class _Draft:
             if not clause and any(normalize_phrase(m.phrase) == normalize_phrase(f.phrase) for m in milestones):
                 continue  # "(*tháng 7/2025*)" repeated by "Thời gian thực hiện: tháng 7/2025" is one deadline
             milestones += read_milestones(f.phrase, vocabulary, context, clause=clause, line=self.stream.line_at(f.start))
-        return Task(number=self.raw.number, title=short_title(self.text), text=self.text, lead=self.lead,
+        lead = leading_phrase(self.text, vocabulary)
+        title_text = self.text
+        if lead:  # "Quý III/2024: kiểm tra …" is titled "Kiểm tra …"
+            rest = self.text[lead.end:].lstrip()
+            title_text = rest[:1].upper() + rest[1:]
+        return Task(number=self.raw.number, title=short_title(title_text), text=self.text, lead=self.lead,
                     cooperating=self.cooperating, milestones=milestones, line=self.raw.line)
 
 
