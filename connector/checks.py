@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 from connector.config import Config
-from connector.errors import ConnectorError
 
 
 def capability_lines(caps: dict, *, reminders: bool) -> list[tuple[str, bool, str]]:
@@ -34,10 +33,7 @@ def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = Fal
 
     lines: list[tuple[str, bool, str]] = []
     needed_ok = True
-    try:
-        job = Job(cfg, state_dir=state_dir)
-    except ConnectorError:
-        raise
+    job = Job(cfg, state_dir=state_dir)
     lines.append(("config", True, cfg.path or "embedded default (no plan-connector.toml)"))
     lines.append(("plan", True, f"{len(job.plan.tasks)} tasks, "
                                 f"{sum(len(t.milestones) for t in job.plan.tasks)} milestones, {len(job.units)} units"))

@@ -15,7 +15,6 @@ from pathlib import Path
 from connector.dav.webdav import Entry, WebDAVClient
 from connector.errors import AuthError, PreconditionFailed, ServerError, UnreachableError
 from connector.models import RemoteFile
-from connector.register.export import write_all
 from connector.register.status import Register, register_to_json
 
 log = logging.getLogger("plan-connector.collect")
@@ -96,8 +95,3 @@ def _content_type(kind: str) -> str:
         "html": "text/html; charset=utf-8",
     }[kind]
 
-
-def write_register_files(reg: Register, out_dir: Path, folder_url=None) -> dict[str, Path]:
-    """Write register.json/.csv/.xlsx/.html atomically into out_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return write_all(reg, out_dir, folder_url=folder_url)

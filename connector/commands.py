@@ -18,7 +18,7 @@ from connector.config import Config, load_config, load_units
 from connector.errors import ConfigError
 from connector.lock import RunLock
 from connector.models import Obligation, Plan, Unit
-from connector.state import State, default_state_dir
+from connector.state import State, atomic_write, default_state_dir
 
 log = logging.getLogger("plan-connector")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -82,6 +82,7 @@ class Job:
         self.embedded = None
         self.http = None
         self._last_register = None
+        self._adopted_from = None
 
     # -- connection ---------------------------------------------------------------------------
     def __enter__(self) -> "Job":
@@ -143,10 +144,18 @@ class Job:
             folders[ob.unit] = ob.folder.split("/", 1)[0]
         return folders
 
+    def list_report_tree(self):
+        """Everything under the plan's report root: one PROPFIND Depth infinity ([] before the first sync)."""
+        return self.webdav.list_tree(self.root)
+
     def adopt_folders(self, entries) -> None:
         """Point the obligations at the folders units already use (see sync.folders.adopt_existing_folders)
         and remember each unit's folder for the next run."""
         from connector.sync.folders import adopt_existing_folders
+
+        if entries is self._adopted_from:  # `run` hands the same listing to sync and collect
+            return
+        self._adopted_from = entries
 
         remembered = self.state.section("unit_folders")
         self.obligations = adopt_existing_folders(self.obligations, entries, self.root, dict(remembered))
@@ -195,12 +204,12 @@ class Job:
     def sync(self, completions: dict | None = None, entries=None) -> dict:
         """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
         from connector.sync import shares
-        from connector.sync.folders import list_tree, sync_folders
+        from connector.sync.folders import sync_folders
 
         cfg = self.cfg.plan
         nextcloud = self.ocs is not None
         if entries is None:
-            entries = list_tree(self.webdav, self.root)
+            entries = self.list_report_tree()
         self.adopt_folders(entries)
         result: dict = {"notices": []}
         if not nextcloud:
@@ -239,14 +248,14 @@ class Job:
 
     def collect(self, as_of: date | None = None, entries=None, out_dir: Path | None = None) -> dict:
         """Read the report tree, compute the register, write it locally and upload it."""
-        from connector.collect import register_digest, remote_files, upload_register, write_register_files
+        from connector.collect import register_digest, remote_files, upload_register
+        from connector.register.export import write_all
         from connector.register.status import compute_register
-        from connector.sync.folders import list_tree
 
         now = datetime.now(TZ)
         as_of = as_of or now.date()
         if entries is None:
-            entries = list_tree(self.webdav, self.root)
+            entries = self.list_report_tree()
         self.adopt_folders(entries)
         files = remote_files(entries, self.root)
         previous = self.last_register()
@@ -254,11 +263,9 @@ class Job:
                                due_soon_days=self.cfg.plan.due_soon_days, previous=previous,
                                unit_folders=self.unit_folders(), ignored_dirs={self.cfg.plan.register_folder})
         out_dir = out_dir or (self.state_dir / "register" / self.code)
-        paths = write_register_files(reg, out_dir, folder_url=self.folder_url)
+        paths = write_all(reg, out_dir, folder_url=self.folder_url)
         if not self.dry_run:
             # The state keeps the last register: history (removed files) and completions for the next sync.
-            from connector.state import atomic_write
-
             atomic_write(self.state_dir / f"{self.code}-register.json", paths["json"].read_bytes())
             self._last_register = reg
         upload = upload_register(self.webdav, f"{self.root}/{self.cfg.plan.register_folder}", paths, entries,
@@ -334,8 +341,7 @@ def _parse_as_of(value: str | None) -> date | None:
         raise ConfigError(f"--as-of {value!r}: expected YYYY-MM-DD") from None
 
 
-def _lock(job_or_cfg, state_dir: str | None) -> RunLock:
-    cfg = job_or_cfg
+def _lock(cfg: Config, state_dir: str | None) -> RunLock:
     return RunLock(Path(state_dir or cfg.state_dir or default_state_dir()))
 
 

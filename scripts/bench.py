@@ -348,7 +348,7 @@ def naive_resync(job: Job) -> int:
     """A client without sync tokens, ETags or content hashes: list every calendar, fetch every item, PUT
     every desired item unconditionally (PUTs PARALLEL at a time, like the connector), delete our items
     that are no longer desired; then the same folder step. Returns the writes."""
-    from connector.sync.folders import list_tree, sync_folders
+    from connector.sync.folders import sync_folders
 
     calendars, items = desired(job)
     caldav = job.caldav
@@ -372,21 +372,21 @@ def naive_resync(job: Job) -> int:
             fut.result()
         for fut in [pool.submit(caldav.delete, h) for h in deletes]:
             fut.result()
-    entries = list_tree(job.webdav, job.root)
+    entries = job.list_report_tree()
     folders = sync_folders(job.webdav, job.root, job.obligations, entries, extra=[job.cfg.plan.register_folder])
     return len(puts) + len(deletes) + len(folders.created)
 
 
 def naive_collect(job: Job, out_dir: Path) -> list[str]:
     """List the tree, compute and write the register, PUT its files unconditionally. Returns their paths."""
-    from connector.collect import remote_files, write_register_files
-    from connector.sync.folders import list_tree
+    from connector.collect import remote_files
+    from connector.register.export import write_all
 
-    entries = list_tree(job.webdav, job.root)
+    entries = job.list_report_tree()
     reg = compute_register(job.obligations, remote_files(entries, job.root), job.units, job.plan,
                            as_of=AS_OF, now=datetime.now(TZ), unit_folders=job.unit_folders(),
                            ignored_dirs={job.cfg.plan.register_folder})
-    paths = write_register_files(reg, out_dir, folder_url=job.folder_url)
+    paths = write_all(reg, out_dir, folder_url=job.folder_url)
     folder = f"{job.root}/{job.cfg.plan.register_folder}"
     remote = [f"{folder}/naive-{p.name}" for p in paths.values()]
     for path, p in zip(remote, paths.values()):

@@ -21,7 +21,7 @@ def test_no_config_means_the_embedded_default(tmp_path, monkeypatch):
 def test_nextcloud_config_reads_password_file_and_env_overrides(tmp_path):
     pw = tmp_path / "app-password"
     pw.write_text("s3cret-app-pass\n")
-    cfg_path = write(tmp_path / "plan-connector.toml", f"""
+    cfg_path = write(tmp_path / "plan-connector.toml", """
 [server]
 kind = "nextcloud"
 url = "https://cloud.example.org"

@@ -147,7 +147,9 @@ def task_table_lines(rows: list[list[str]]) -> list[str] | None:
     lines: list[str] = []
     count = 0
     for row in rows[1:]:
-        cell = lambda key: row[cols[key]].strip() if key in cols and cols[key] < len(row) else ""  # noqa: E731
+        def cell(key: str, row=row) -> str:
+            return row[cols[key]].strip() if key in cols and cols[key] < len(row) else ""
+
         content = cell("content")
         if not content or len(set(c.strip() for c in row)) == 1:
             continue  # empty, or a group row spanning the table ("I. CÔNG TÁC TUYÊN TRUYỀN")

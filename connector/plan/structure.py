@@ -7,9 +7,10 @@ line, italics as `*...*`, markdown `#`/`**` tolerated.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+
+from connector.text import slug
 
 _HEADING = re.compile(r"^(?:(?:PHẦN|Phần|MỤC|Mục)\s+)?(?P<roman>[IVX]{1,5})\s*[.)/:–-]\s*(?P<title>\S.*)$")
 # Plans without Roman sections number them "1. MỤC ĐÍCH, YÊU CẦU", "2. NHIỆM VỤ", and their tasks "2.1.", "2.2."
@@ -260,13 +261,6 @@ def plan_code(title: str, header: list[Paragraph], stem: str) -> str:
         if m:
             return slug(m.group("num"))
     return slug(stem) or "plan"
-
-
-def slug(text: str) -> str:
-    """ASCII [a-z0-9-]: diacritics dropped, đ → d, anything else → "-"."""
-    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def issue_date(paragraphs: list[Paragraph]) -> date | None:

@@ -8,8 +8,6 @@ since disappeared, so a submission is never forgotten silently.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
@@ -18,6 +16,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from connector.models import STATUS_LABELS_VI, Obligation, Plan, RemoteFile, Status, Unit
+from connector.render.names import task_number
+from connector.text import nfc
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ANNUAL_REPORT_TITLE = "Báo cáo hằng năm"
@@ -120,13 +120,8 @@ class Register(BaseModel):
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def nfc(text: str) -> str:
-    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
-
-
 def _norm_path(path: str) -> str:
-    if not unicodedata.is_normalized("NFC", path):
-        path = unicodedata.normalize("NFC", path)
+    path = nfc(path)
     if path.startswith("/") or path.endswith("/") or "//" in path:
         path = "/".join(p for p in path.split("/") if p)
     return path
@@ -332,16 +327,13 @@ def compute_register(
                     rows=rows, unassigned=unassigned, ignored=ignored)
 
 
-_TASK_NUMBER = re.compile(r"^(\d+)\s*[–-]")
-
-
 def _loose_key(folder: str) -> tuple[str, str, str] | None:
     """(unit folder, task number or task folder, period folder) of a folder three levels deep or more."""
     parts = folder.split("/")
     if len(parts) < 3:
         return None
-    m = _TASK_NUMBER.match(parts[1])
-    return parts[0], (str(int(m.group(1))) if m else parts[1]), parts[2]
+    n = task_number(parts[1])
+    return parts[0], (str(n) if n is not None else parts[1]), parts[2]
 
 
 # --- register.json -----------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-import unicodedata
 from datetime import date
 
 from connector.models import Obligation, Plan, Task, Unit
+from connector.text import nfc, slug
 
 REPORT_FOLDER = "Báo cáo hằng năm"
 TASK_FOLDER_MAX = 70
@@ -20,22 +20,11 @@ TASK_FOLDER_MAX = 70
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 _UNSAFE_PATH_CHARS = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
 _SPACES = re.compile(r"\s+")
-_NON_SLUG = re.compile(r"[^a-z0-9]+")
 _DOC_NUMBER = re.compile(r"\b(\d+[-–][A-ZĐ]+/[A-ZĐ]+)\b")
 # Slugs the connector's own calendars use; a unit id slugging to one of these gets a hash.
 _RESERVED_UNIT_SLUGS = {"han", "tong-hop"}
 
 
-def nfc(text: str) -> str:
-    """The text in Unicode NFC form."""
-    return unicodedata.normalize("NFC", text)
-
-
-def slug(text: str) -> str:
-    """ASCII slug: diacritics stripped, đ → d, lower case, runs of other characters → "-"."""
-    text = nfc(text).replace("đ", "d").replace("Đ", "D")
-    ascii_text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
 
 
 def safe_segment(text: str) -> str:
@@ -187,3 +176,12 @@ def overview_task_uid(plan: Plan, task: int) -> str:
 def overview_milestone_uid(plan: Plan, task: int, milestone: int) -> str:
     """Overview subtask of one milestone: "pc-<code>-ov-t07-m2"."""
     return f"pc-{plan_code(plan)}-ov-t{task:02d}-m{milestone}"
+
+
+_TASK_FOLDER_NUMBER = re.compile(r"^(\d+)(?:\s*[–-]|$)")
+
+
+def task_number(folder_name: str) -> int | None:
+    """The task number a task folder name starts with ("03 – Xây dựng …" → 3), else None."""
+    m = _TASK_FOLDER_NUMBER.match(folder_name)
+    return int(m.group(1)) if m else None

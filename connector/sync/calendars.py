@@ -221,7 +221,7 @@ class CalendarSync:
 
         work: list[tuple[Change, str, dict]] = []
         deletes = owned = 0
-        for slug, (info, href, view) in views.items():
+        for slug, (_info, href, view) in views.items():
             wanted = {_path(self.caldav.item_href(href, uid)): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
             changes, unchanged, n_owned = diff_collection(slug, wanted, view, self.plan_code)
             report.unchanged += unchanged

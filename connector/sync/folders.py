@@ -7,11 +7,11 @@ tree once.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from connector.dav.webdav import Entry, WebDAVClient
 from connector.models import Obligation
+from connector.render.names import task_number
 
 log = logging.getLogger("plan-connector.folders")
 
@@ -40,9 +40,6 @@ def desired_folders(root: str, obligations: list[Obligation], extra: list[str] =
     return sorted(wanted, key=lambda p: (p.count("/"), p))
 
 
-_TASK_NUMBER = re.compile(r"^(\d+)\s*[–-]")
-
-
 def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], root: str,
                            remembered: dict[str, str] | None = None) -> list[Obligation]:
     """Keep the folders units already know, so nothing filed is stranded by a rename:
@@ -57,26 +54,21 @@ def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], 
     tasks: dict[tuple[str, int], list[str]] = {}
     for d in dirs:
         parts = d.split("/")
-        if len(parts) == 2 and (m := _TASK_NUMBER.match(parts[1])):
-            tasks.setdefault((parts[0], int(m.group(1))), []).append(parts[1])
+        if len(parts) == 2 and (n := task_number(parts[1])) is not None:
+            tasks.setdefault((parts[0], n), []).append(parts[1])
     out = []
     for ob in obligations:
         parts = ob.folder.split("/")
         known_unit = (remembered or {}).get(ob.unit)
         if known_unit and known_unit != parts[0] and known_unit in dirs and parts[0] not in dirs:
             parts[0] = known_unit
-        m = _TASK_NUMBER.match(parts[1]) if len(parts) > 2 else None
-        names = tasks.get((parts[0], int(m.group(1)))) if m else None
+        n = task_number(parts[1]) if len(parts) > 2 else None
+        names = tasks.get((parts[0], n)) if n is not None else None
         if names and parts[1] not in names:
             parts[1] = sorted(names)[0]
         folder = "/".join(parts)
         out.append(ob if folder == ob.folder else ob.model_copy(update={"folder": folder}))
     return out
-
-
-def list_tree(webdav: WebDAVClient, root: str) -> list[Entry]:
-    """Everything under the plan's root (one request; [] when the root does not exist yet)."""
-    return webdav.list_tree(root)
 
 
 def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation], entries: list[Entry],

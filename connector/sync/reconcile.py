@@ -54,10 +54,7 @@ def diff_collection(collection: str, wanted: dict[str, Wanted], known: dict[str,
     """
     changes: list[Change] = []
     unchanged = 0
-    owned = 0
-    for href, k in known.items():
-        if k.plan == plan_code:
-            owned += 1
+    owned = sum(1 for k in known.values() if k.plan == plan_code)
     for href, w in wanted.items():
         k = known.get(href)
         if k is None:
