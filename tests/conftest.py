@@ -53,3 +53,43 @@ def rsps():
 
     with responses.RequestsMock() as r:
         yield r
+
+
+# --- a live Nextcloud (tests marked `nextcloud`) ----------------------------------------------
+
+@pytest.fixture(scope="session")
+def live_nextcloud(tmp_path_factory):
+    """The live Nextcloud of this test session: the one named by PLAN_CONNECTOR_TEST_NEXTCLOUD_URL, else the
+    release in ../shared/nextcloud started in a temporary directory on a free port (stopped at the end).
+
+    Skipped, with the reason, only where neither exists; under CI=true that is a failure instead.
+    """
+    import os
+
+    import live_nextcloud as ln
+    from helpers import free_port
+
+    nc = ln.from_environment()
+    if nc is not None:
+        yield nc
+        return
+    reason = ln.local_unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"live Nextcloud tests cannot run in CI: {reason}")
+        pytest.skip(f"no live Nextcloud: {reason}; or set {ln.ENV_URL}")
+    server_dir = tmp_path_factory.mktemp("nextcloud")
+    info = ln.start_local(server_dir, free_port())
+    try:
+        yield ln.LiveNextcloud(info["NC_URL"], info["NC_ADMIN_USER"],
+                               Path(info["NC_ADMIN_PASSWORD_FILE"]).read_text().strip(), server_dir=server_dir)
+    finally:
+        ln.stop_local(server_dir)
+
+
+@pytest.fixture
+def nc_case(live_nextcloud, tmp_path):
+    """One test's own corner of the live Nextcloud: a fresh bot account, groups and members (see LiveCase)."""
+    from live_case import LiveCase
+
+    return LiveCase(live_nextcloud, tmp_path)
