@@ -69,3 +69,20 @@ class LockedError(ConnectorError):
     """Another run holds the lock."""
 
     exit_code = 4
+
+
+class RateLimited(ServerError):
+    """429 (or Nextcloud's "limit reached" 403): the server allows no more of this for now.
+
+    `retry_after` is the wait in seconds the server asked for (None when it named none, as Nextcloud's
+    calendar and share limits do). Callers stop sending more of the same kind, finish everything else,
+    and leave the rest to a later run.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class PasswordConfirmationRequired(ServerError):
+    """Nextcloud 34 refuses this provisioning call with an app password (403 "Password confirmation is required")."""
