@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,15 @@ class LiveCase:
         path = self.tmp / name
         path.write_text(tomli_w.dumps(doc), encoding="utf-8")
         return path
+
+    def shifted_plan(self, years: int) -> Path:
+        """The seed plan (and its mapping) with every year moved forward, so its deadlines meet today's
+        uploads (Nextcloud stamps uploads with the real time)."""
+        out = self.tmp / f"ke-hoach-21-kl-tw-plus{years}.txt"
+        for src, dst in ((SEED_PLAN, out), (SEED_PLAN.with_suffix(".toml"), out.with_suffix(".toml"))):
+            text = src.read_text(encoding="utf-8")
+            dst.write_text(re.sub(r"\b(20[0-9]{2})\b", lambda m: str(int(m.group(1)) + years), text), encoding="utf-8")
+        return out
 
     def run(self, *argv: str | Path) -> tuple[int, str, str]:
         """The CLI in this process: (exit code, stdout, stderr)."""
