@@ -7,8 +7,8 @@ import pytest
 import requests
 import responses
 
-from connector.dav.http import HttpClient, join_url, make_session
-from connector.errors import AuthError, PreconditionFailed, ServerError, UnreachableError
+from connector.dav.http import HttpClient, RetryPolicy, join_url, make_session
+from connector.errors import AuthError, PreconditionFailed, RateLimited, ServerError, UnreachableError
 from ncfixtures import exchange, exchanges, register
 
 PASSWORD = "Secr3t-Passw0rd"
@@ -126,19 +126,19 @@ def test_sabre_reason_is_appended_to_the_line(http):
 
 
 @responses.activate
-def test_idempotent_request_is_retried_once_on_503(http):
+def test_idempotent_request_is_retried_on_503(http):
     responses.add("PROPFIND", FILE_URL, status=503)
     responses.add("PROPFIND", FILE_URL, status=207, body="<d:multistatus xmlns:d='DAV:'/>")
     assert http.request("PROPFIND", FILE_URL).status_code == 207
-    assert http.count == 2
+    assert http.count == 2 and http.retries == 1
 
 
 @responses.activate
-def test_second_503_gives_up_after_two_attempts(http):
+def test_a_server_that_stays_busy_is_given_up_after_five_attempts(http):
     responses.add("GET", FILE_URL, status=503)
     with pytest.raises(ServerError, match=r"server error \(503\) during GET"):
         http.request("GET", FILE_URL)
-    assert len(responses.calls) == 2
+    assert len(responses.calls) == 5
 
 
 @responses.activate
@@ -204,3 +204,197 @@ def test_a_redirect_says_which_address_to_configure():
             assert exc.status == 301
         else:
             raise AssertionError("a redirect must not pass silently")
+
+
+# --- a busy server: retries, backoff, Retry-After, rate limits ---------------------------------
+
+# What Nextcloud 34 on SQLite answered to one of four concurrent calendar PUTs (captured live, nc-server).
+LOCKED_HEADERS = {"Content-Type": "application/xml; charset=utf-8", "X-Powered-By": "PHP/8.2.36"}
+LOCKED_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">
+  <s:exception>OC\\DB\\Exceptions\\DbalException</s:exception>
+  <s:message>An exception occurred while executing a query: SQLSTATE[HY000]: General error: 5 database is locked</s:message>
+</d:error>
+"""
+# Nextcloud's answer to the 11th new calendar in an hour (apps/dav TooManyRequests): no Retry-After.
+TOO_MANY_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:o="http://owncloud.org/ns">
+  <s:exception>OCA\\DAV\\Connector\\Sabre\\Exception\\TooManyRequests</s:exception>
+  <s:message>Too many calendars created</s:message>
+  <o:hint>too many requests</o:hint>
+</d:error>
+"""
+ITEM_URL = BASE + "/remote.php/dav/calendars/admin/pc-21-kl-tw-han/pc-21-kl-tw-t01-m1.ics"
+
+
+@pytest.fixture
+def waits():
+    """The client's sleeps, recorded instead of slept."""
+    return []
+
+
+@pytest.fixture
+def patient(waits):
+    """A client with the default backoff (0.5 s) whose sleeps are recorded, jitter fixed at its middle."""
+    return HttpClient(make_session("admin", PASSWORD), sleep=waits.append, jitter=lambda: 0.5)
+
+
+@responses.activate
+def test_a_write_refused_because_the_database_was_locked_is_retried_and_succeeds(patient, waits, caplog):
+    responses.add("PUT", ITEM_URL, status=500, body=LOCKED_BODY, headers=LOCKED_HEADERS)
+    responses.add("PUT", ITEM_URL, status=500, body=LOCKED_BODY, headers=LOCKED_HEADERS)
+    responses.add("PUT", ITEM_URL, status=201, headers={"ETag": '"e1"'})
+    with caplog.at_level("INFO", logger="connector.dav.http"):
+        resp = patient.request("PUT", ITEM_URL, headers={"If-None-Match": "*"}, data=b"BEGIN:VCALENDAR")
+    assert resp.status_code == 201 and len(responses.calls) == 3
+    assert (patient.count, patient.retries, patient.busy) == (3, 2, 2)
+    assert waits == [0.375, 0.75]  # 0.5 s doubled, each 3/4 of its step with the jitter at its middle
+    retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retried) == 2
+    assert "PUT /remote.php/dav/calendars/admin/pc-21-kl-tw-han/pc-21-kl-tw-t01-m1.ics" in retried[0]
+    assert "database is locked" in retried[0]
+    assert all(PASSWORD not in m and "Authorization" not in m for m in retried)
+
+
+@responses.activate
+def test_a_lock_that_never_clears_is_one_failure_after_five_tries_within_the_wait_bound(patient, waits):
+    responses.add("DELETE", ITEM_URL, status=500, body=LOCKED_BODY, headers=LOCKED_HEADERS)
+    with pytest.raises(ServerError) as err:
+        patient.request("DELETE", ITEM_URL, headers={"If-Match": '"e1"'})
+    assert len(responses.calls) == 5 and len(waits) == 4
+    assert sum(waits) <= patient.retry.max_wait
+    assert err.value.status == 500 and "database is locked" in str(err.value)
+
+
+@responses.activate
+def test_an_ordinary_server_error_is_not_retried(patient):
+    responses.add("PUT", ITEM_URL, status=500, body=LOCKED_BODY.replace("database is locked", "disk I/O error"),
+                  headers=LOCKED_HEADERS)
+    with pytest.raises(ServerError):
+        patient.request("PUT", ITEM_URL, headers={"If-Match": '"e1"'}, data=b"x")
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("body", [
+    "SQLSTATE[40001]: Serialization failure: 1213 Deadlock found when trying to get lock; try restarting transaction",
+    "SQLSTATE[40P01]: Deadlock detected",
+    "SQLSTATE[HY000]: General error: 1205 Lock wait timeout exceeded; try restarting transaction",
+])
+@responses.activate
+def test_mysql_and_postgresql_deadlocks_count_as_busy_too(patient, body):
+    responses.add("PROPFIND", FILE_URL, status=500, body=LOCKED_BODY.replace(
+        "SQLSTATE[HY000]: General error: 5 database is locked", body))
+    responses.add("PROPFIND", FILE_URL, status=207, body="<d:multistatus xmlns:d='DAV:'/>")
+    assert patient.request("PROPFIND", FILE_URL).status_code == 207
+
+
+@responses.activate
+def test_a_429_with_a_short_retry_after_is_waited_for_as_asked(patient, waits):
+    responses.add("REPORT", ITEM_URL, status=429, headers={"Retry-After": "7"})
+    responses.add("REPORT", ITEM_URL, status=207, body="<d:multistatus xmlns:d='DAV:'/>")
+    assert patient.request("REPORT", ITEM_URL).status_code == 207
+    assert waits == [7.0] and len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_retry_after_given_as_a_date_is_honoured(patient, waits):
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=12), usegmt=True)
+    responses.add("GET", FILE_URL, status=503, headers={"Retry-After": when})
+    responses.add("GET", FILE_URL, status=200, body="x")
+    assert patient.request("GET", FILE_URL).status_code == 200
+    assert len(waits) == 1 and 9 <= waits[0] <= 12
+
+
+@responses.activate
+def test_a_429_without_retry_after_is_rate_limited_at_once_for_the_caller_to_defer(patient, waits):
+    """Nextcloud's hourly quotas (new calendars, shares) name no time: waiting here would hold the run."""
+    url = BASE + "/remote.php/dav/calendars/admin/pc-21-kl-tw-cb-011/"
+    responses.add("MKCALENDAR", url, status=429, body=TOO_MANY_BODY, headers=LOCKED_HEADERS)
+    with pytest.raises(RateLimited) as err:
+        patient.request("MKCALENDAR", url, expect=(201, 405))
+    assert len(responses.calls) == 1 and waits == []
+    assert err.value.retry_after is None and err.value.status == 429
+    assert "too many requests (429) during MKCALENDAR" in str(err.value)
+    assert "Too many calendars created" in str(err.value) and "\n" not in str(err.value)
+
+
+@responses.activate
+def test_a_429_asking_for_a_long_wait_is_rate_limited_with_that_wait(patient, waits):
+    responses.add("PROPFIND", FILE_URL, status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(RateLimited) as err:
+        patient.request("PROPFIND", FILE_URL)
+    assert err.value.retry_after == 3600 and len(responses.calls) == 1 and waits == []
+
+
+@responses.activate
+def test_a_429_on_a_post_is_never_retried_even_with_a_short_retry_after(patient, waits):
+    url = BASE + "/ocs/v2.php/apps/files_sharing/api/v1/shares"
+    responses.add("POST", url, status=429, headers={"Retry-After": "2"})
+    with pytest.raises(RateLimited) as err:
+        patient.request("POST", url, data={"path": "/Báo cáo"})
+    assert err.value.retry_after == 2 and len(responses.calls) == 1 and waits == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@responses.activate
+def test_a_post_is_never_retried_however_busy_the_server(patient, waits, status):
+    """An OCS POST that failed may still have created the share: look before creating again."""
+    url = BASE + "/ocs/v2.php/cloud/groups"
+    responses.add("POST", url, status=status, body=LOCKED_BODY)
+    with pytest.raises(ServerError):
+        patient.request("POST", url, data={"groupid": "chi-bo-a"})
+    assert len(responses.calls) == 1 and waits == []
+
+
+@responses.activate
+def test_a_401_is_never_retried_and_the_client_sends_nothing_more(patient, waits):
+    """After a failed login every further request would be another one (brute-force delays for everyone)."""
+    responses.add("PUT", ITEM_URL, status=401)
+    with pytest.raises(AuthError):
+        patient.request("PUT", ITEM_URL, headers={"If-Match": '"e1"'}, data=b"x")
+    with pytest.raises(AuthError, match="app password"):
+        patient.request("PROPFIND", FILE_URL)
+    assert len(responses.calls) == 1 and patient.count == 1 and waits == []
+
+
+@responses.activate
+def test_a_403_is_never_retried(patient, waits):
+    responses.add("PUT", ITEM_URL, status=403, body=LOCKED_BODY.replace("database is locked", "deadlock"))
+    with pytest.raises(ServerError, match="forbidden"):
+        patient.request("PUT", ITEM_URL, headers={"If-Match": '"e1"'}, data=b"x")
+    assert len(responses.calls) == 1 and waits == []
+
+
+@responses.activate
+def test_a_mkcol_is_retried_and_a_repeat_that_finds_the_folder_is_fine(patient):
+    url = BASE + "/remote.php/dav/files/admin/B%C3%A1o%20c%C3%A1o/"
+    responses.add("MKCOL", url, status=503)
+    responses.add("MKCOL", url, status=405)
+    assert patient.request("MKCOL", url, expect=(201, 405)).status_code == 405
+
+
+@responses.activate
+def test_tls_failures_are_not_retried(patient):
+    responses.add("GET", FILE_URL, body=requests.exceptions.SSLError("certificate verify failed"))
+    with pytest.raises(UnreachableError, match="TLS certificate verification failed"):
+        patient.request("GET", FILE_URL)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_dropped_connections_are_retried_with_backoff(patient, waits):
+    for _ in range(3):
+        responses.add("PROPFIND", FILE_URL, body=requests.ConnectionError("Connection aborted: RemoteDisconnected"))
+    responses.add("PROPFIND", FILE_URL, status=207, body="<d:multistatus xmlns:d='DAV:'/>")
+    assert patient.request("PROPFIND", FILE_URL).status_code == 207
+    assert waits == [0.375, 0.75, 1.5]
+
+
+def test_backoff_has_jitter_and_a_cap():
+    http = HttpClient(make_session("admin", PASSWORD), retry=RetryPolicy(cap=4.0), jitter=lambda: 1.0)
+    assert [http._backoff(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    low = HttpClient(make_session("admin", PASSWORD), jitter=lambda: 0.0)
+    assert low._backoff(3) == 1.0  # never less than half the step: a herd of writers spreads out, not to zero

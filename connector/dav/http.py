@@ -1,32 +1,60 @@
-"""One requests.Session for every server call, with timeouts, a request counter and clear errors.
+"""One requests.Session for every server call, with timeouts, a request counter, retries and clear errors.
 
 Every failure becomes one line naming the HTTP method and path (never credentials):
-401 -> AuthError (never retried), 412 -> PreconditionFailed, other failures -> ServerError,
+401 -> AuthError (never retried; later requests of the same client are refused without sending),
+412 -> PreconditionFailed, 429 -> RateLimited, other failures -> ServerError,
 connection problems and timeouts -> UnreachableError.
+
+Retries (RetryPolicy): only requests that may be sent twice (idempotent methods, conditional PUTs,
+MKCOL/MKCALENDAR whose repeat answers 405) and only when the server was busy: a dropped connection,
+500 "database is locked" (or another transient database error), 502/503/504, 429 with a short
+Retry-After. Exponential backoff with jitter, Retry-After honoured, bounded attempts and total wait.
 """
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from connector.errors import AuthError, PreconditionFailed, ServerError, UnreachableError
+from connector.errors import AuthError, PreconditionFailed, RateLimited, ServerError, UnreachableError
 
 log = logging.getLogger(__name__)
 
 # Methods that may be sent twice without changing the outcome; PUT only with If-Match/If-None-Match.
-_IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT", "SEARCH", "DELETE"}
-_RETRY_STATUSES = {502, 503, 504}
+# A repeated MKCOL/MKCALENDAR answers 405 (exists), which their callers accept; PROPPATCH sets values.
+_IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT", "SEARCH", "DELETE", "PROPPATCH",
+               "MKCOL", "MKCALENDAR"}
+_BUSY_STATUSES = {502, 503, 504}
+# A 500 that only says the database was busy (SQLite's lock; MySQL/MariaDB and PostgreSQL deadlocks and
+# serialization failures): the request had no effect and may be sent again.
+_TRANSIENT_DB = re.compile(r"database is locked|database table is locked|deadlock|serialization failure|"
+                           r"could not serialize access|lock wait timeout exceeded|SQLSTATE\[40001\]|"
+                           r"SQLSTATE\[40P01\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a request that met a busy server is tried again (see the module docstring for which)."""
+
+    attempts: int = 5  # tries in all, the first included
+    max_wait: float = 30.0  # seconds slept in all for one request
+    max_retry_after: float = 30.0  # a 429 asking for longer is not waited for: RateLimited
+    cap: float = 8.0  # longest single backoff (Retry-After may ask for more, up to max_retry_after)
 
 _STATUS_TEXT = {
     403: "forbidden (403) during {m} {p}: the account may not do this here",
+    429: "too many requests (429) during {m} {p}: the server allows no more of this for now",
     404: "not found (404) during {m} {p}",
     405: "method not allowed (405) during {m} {p}",
     409: "conflict (409) during {m} {p}: parent folder missing or the resource is in a conflicting state",
@@ -84,6 +112,47 @@ def _host(url: str) -> str:
     return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else url
 
 
+def retry_after_seconds(resp: requests.Response) -> float | None:
+    """The wait a Retry-After header asks for (seconds or an HTTP date), None when absent or unreadable."""
+    value = (resp.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def is_busy_answer(resp: requests.Response) -> bool:
+    """Did the server refuse only because it was busy (a later identical request may succeed)?"""
+    status = resp.status_code
+    if status in _BUSY_STATUSES or status == 429:
+        return True
+    return status == 500 and bool(resp.content) and bool(_TRANSIENT_DB.search(resp.text[:4000]))
+
+
+def _cannot_connect(exc: requests.ConnectionError) -> bool:
+    """Refused or unknown host (nothing listening): unlike a dropped connection, no quick recovery."""
+    seen, todo = set(), [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if type(e).__name__ in ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError"):
+            return True
+        todo.extend([getattr(e, "reason", None), e.__cause__, e.__context__,
+                     *[a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]])
+    return "refused" in str(exc).lower()
+
+
 def _server_message(resp: requests.Response) -> str:
     """The short reason a Sabre/Nextcloud server gives in its error body, if any."""
     text = resp.text[:2000] if resp.content else ""
@@ -94,15 +163,28 @@ def _server_message(resp: requests.Response) -> str:
 
 
 class HttpClient:
-    """Sends requests through one Session; counts them (thread-safe) and maps failures to connector errors."""
+    """Sends requests through one Session; counts them (thread-safe), retries what a busy server refused
+    (see RetryPolicy) and maps failures to connector errors.
+
+    `backoff` is the first retry's delay in seconds (doubled each time, with jitter); tests pass 0, and
+    `sleep` to record waits instead of sleeping.
+    """
 
     def __init__(self, session: requests.Session, *, timeout: tuple[float, float] = (5, 60),
-                 backoff: float = 0.5):
+                 backoff: float = 0.5, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
         self.session = session
         self.timeout = timeout
         self.backoff = backoff
-        self.count = 0
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.jitter = jitter
+        self.count = 0  # requests sent
+        self.retries = 0  # of them, repeats of a request the server refused while busy
+        self.busy = 0  # busy answers seen (retried or not)
+        self._auth_failed: AuthError | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     @property
     def user(self) -> str:
@@ -111,43 +193,94 @@ class HttpClient:
             return str(auth[0])
         return getattr(auth, "username", None) or "<unknown user>"
 
+    def busy_seen(self) -> int:
+        """Busy answers this thread has met so far (an adaptive pool compares it before and after a write)."""
+        return getattr(self._local, "busy", 0)
+
+    @staticmethod
+    def retryable(method: str, headers: dict | None = None) -> bool:
+        """May this request be sent again without changing the outcome?"""
+        method = method.upper()
+        return method in _IDEMPOTENT or (
+            method == "PUT" and any(h.lower() in ("if-match", "if-none-match") for h in (headers or {})))
+
+    def _backoff(self, attempt: int) -> float:
+        """The wait before try `attempt + 1`: exponential, capped, with jitter (half fixed, half random)."""
+        base = min(self.retry.cap, self.backoff * 2 ** (attempt - 1))
+        return base / 2 + base / 2 * self.jitter()
+
+    def _note_busy(self) -> None:
+        self._local.busy = self.busy_seen() + 1
+        with self._lock:
+            self.busy += 1
+
+    def _wait(self, delay: float, why: str, method: str, url: str, attempt: int) -> None:
+        log.info("%s during %s %s; retrying in %.1f s (attempt %d of %d)",
+                 why, method, url_path(url), delay, attempt + 1, self.retry.attempts)
+        with self._lock:
+            self.retries += 1
+        self.sleep(delay)
+
     def request(self, method: str, url: str, *, headers: dict | None = None, data=None,
                 expect: Iterable[int] = (200, 201, 204, 207)) -> requests.Response:
         """Send one request; return the response when its status is in `expect`, else raise.
 
-        401 always raises AuthError. Idempotent requests are retried once on 502/503/504
-        or a dropped connection.
+        401 always raises AuthError, and after one the client sends nothing more (each failed login
+        slows the organisation's logins). A request that may be repeated is retried while the server
+        is busy (RetryPolicy); a 429 that asks for no wait, or a long one, raises RateLimited.
         """
         method = method.upper()
         expect = set(expect)
         headers = dict(headers or {})
-        retryable = method in _IDEMPOTENT or (
-            method == "PUT" and any(h.lower() in ("if-match", "if-none-match") for h in headers))
-        attempts = 2 if retryable else 1
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
+        retryable = self.retryable(method, headers)
+        policy = self.retry
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._auth_failed is not None:
+                raise AuthError(str(self._auth_failed), status=401, method=method, url=_strip_userinfo(url))
             with self._lock:
                 self.count += 1
             try:
                 resp = self.session.request(method, url, headers=headers, data=data,
                                             timeout=self.timeout, verify=self.session.verify,
                                             allow_redirects=False)
-            except requests.Timeout as exc:
+            except requests.Timeout as exc:  # a timeout already cost its seconds: not repeated
                 raise self._unreachable(method, url, exc) from None
             except requests.ConnectionError as exc:
-                if not last and not isinstance(exc, requests.exceptions.SSLError):
-                    log.info("connection dropped during %s %s, retrying once", method, url_path(url))
-                    time.sleep(self.backoff)
-                    continue
-                raise self._unreachable(method, url, exc) from None
-            if resp.status_code in expect and resp.status_code != 401:
-                return resp
-            if resp.status_code in _RETRY_STATUSES and not last:
-                log.info("%s during %s %s, retrying once", resp.status_code, method, url_path(url))
-                time.sleep(self.backoff)
+                error = self._unreachable(method, url, exc)
+                limit = 2 if _cannot_connect(exc) else policy.attempts
+                delay = self._backoff(attempt)
+                if (not retryable or isinstance(exc, requests.exceptions.SSLError) or attempt >= limit
+                        or waited + delay > policy.max_wait):
+                    raise error from None
+                self._wait(delay, "connection refused or dropped", method, url, attempt)
+                waited += delay
                 continue
-            raise self.error_for(resp, method, url)
-        raise AssertionError("unreachable")  # pragma: no cover
+            status = resp.status_code
+            if status in expect and status != 401:
+                return resp
+            error = self.error_for(resp, method, url)
+            if status == 401:
+                self._auth_failed = error
+                raise error
+            if not is_busy_answer(resp):
+                raise error
+            self._note_busy()
+            after = retry_after_seconds(resp) if status in (429, 503) else None
+            if not retryable or attempt >= policy.attempts:
+                raise error
+            if after is not None and after > policy.max_retry_after:
+                raise error  # a long wait (429: a quota; 503: maintenance) is for a later run
+            if status == 429 and after is None:
+                raise error  # Nextcloud's hourly quotas name no time: callers defer
+            delay = max(after or 0.0, self._backoff(attempt))
+            if waited + delay > policy.max_wait:
+                raise error
+            why = f"server busy ({status}{': ' + detail if (detail := _server_message(resp)) else ''})"
+            self._wait(delay, why, method, url, attempt)
+            waited += delay
 
     def error_for(self, resp: requests.Response, method: str, url: str) -> ServerError:
         """The connector error for an unexpected answer (also used by callers that inspect statuses first)."""
@@ -174,6 +307,10 @@ class HttpClient:
             msg += f" ({detail})"
         if status == 412:
             return PreconditionFailed(msg, **kw)
+        if status == 429:
+            after = retry_after_seconds(resp)
+            msg += f"; it asks to wait {after:.0f} s" if after is not None else "; it names no time to wait"
+            return RateLimited(msg, retry_after=after, **kw)
         return ServerError(msg, **kw)
 
     def _unreachable(self, method: str, url: str, exc: Exception) -> UnreachableError:
