@@ -12,7 +12,7 @@ import logging
 import sys
 
 from connector.errors import ConnectorError
-from connector.log import redact, setup_logging
+from connector.log import report_failure, setup_logging
 
 # sub-command -> "module:function"; each function takes the parsed args and returns an exit code.
 HANDLERS = {
@@ -24,6 +24,15 @@ HANDLERS = {
     "serve": "connector.embedded:serve_command",
     "demo": "connector.demo:run",
 }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("plan-connector")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -44,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plan-connector",
         description="Turn an implementation plan into Nextcloud calendars, task lists, report folders and a status register.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -106,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(handler(args) or 0)
     except ConnectorError as exc:
         logging.getLogger("plan-connector").debug("error", exc_info=args.debug)
-        print(f"plan-connector: error: {redact(str(exc))}", file=sys.stderr)
+        report_failure(f"plan-connector: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("plan-connector: interrupted", file=sys.stderr)
@@ -117,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if args.debug:
             raise
-        print(f"plan-connector: unexpected error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug for details)",
-              file=sys.stderr)
+        report_failure(f"plan-connector: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug for details)")
         return 1
 
 

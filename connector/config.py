@@ -4,7 +4,9 @@ Passwords come from `PLAN_CONNECTOR_PASSWORD` or `server.password_file`, never f
 """
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -73,6 +75,49 @@ class Config(BaseModel):
     path: str | None = Field(default=None, exclude=True)  # where it was read from
 
 
+_SECTIONS = {"server": ServerConfig, "plan": PlanConfig, "sync": SyncConfig, "reminders": RemindersConfig}
+_NOT_IN_FILE = {"password"}  # secrets never live in the config file
+
+
+def _line_of(text: str, pattern: str, start: int = 0) -> int | None:
+    """1-based number of the first line at or after `start` (0-based) matching `pattern`."""
+    rx = re.compile(pattern)
+    for i, line in enumerate(text.splitlines()[start:], start + 1):
+        if rx.match(line):
+            return i
+    return None
+
+
+def _did_you_mean(name: str, choices, fmt: str = "{}") -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {fmt.format(close[0])}?)" if close else ""
+
+
+def check_keys(data: dict, text: str, path: str) -> None:
+    """Refuse unknown sections and keys, naming the line and the nearest valid name.
+
+    A typo such as `[sever]` or `alarm_dys` would otherwise fall back to a default without a word.
+    """
+    sections = {**_SECTIONS, "state": None}
+    for name, value in data.items():
+        if name not in sections:
+            line = _line_of(text, rf"^\s*\[\s*{re.escape(name)}\s*[\].]") or _line_of(text, rf"^\s*{re.escape(name)}\s*=")
+            raise ConfigError(f"unknown section [{name}]" + _did_you_mean(name, sections, "[{}]"), path=path, line=line)
+        start = (_line_of(text, rf"^\s*\[\s*{re.escape(name)}\s*\]") or 1) - 1
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{name}] must be a table of settings", path=path, line=start + 1)
+        allowed = {"dir"} if name == "state" else set(sections[name].model_fields) - _NOT_IN_FILE - {"path"}
+        for key in value:
+            if key in allowed:
+                continue
+            line = _line_of(text, rf"^\s*{re.escape(key)}\s*=", start)
+            if key in _NOT_IN_FILE:
+                raise ConfigError(f"[{name}] {key}: never put the password in the config file; use "
+                                  "password_file (mode 0600) or PLAN_CONNECTOR_PASSWORD", path=path, line=line)
+            raise ConfigError(f"unknown key {key!r} in [{name}]" + _did_you_mean(key, allowed, "'{}'"),
+                              path=path, line=line)
+
+
 def _resolve(base: Path, value: str | None) -> str | None:
     if not value:
         return value
@@ -93,6 +138,7 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
             data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"not valid TOML: {exc}", path=str(cfg_path)) from None
+        check_keys(data, cfg_path.read_text(encoding="utf-8"), str(cfg_path))
         base = cfg_path.resolve().parent
     state_dir = data.pop("state", {}).get("dir") if isinstance(data.get("state"), dict) else None
     try:
@@ -102,6 +148,11 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{where}: {first['msg']}", path=str(cfg_path)) from None
     cfg.path = str(cfg_path) if cfg_path.is_file() else None
+    if cfg.path and "kind" not in data.get("server", {}) and not env.get("PLAN_CONNECTOR_URL"):
+        # Only running with no config at all uses the embedded servers; a config must say where to sync.
+        raise ConfigError('no server.kind: add [server] with kind = "nextcloud" (and url, user, password_file), '
+                          '"dav", or "embedded" for the local test servers', path=cfg.path,
+                          line=_line_of(cfg_path.read_text(encoding="utf-8"), r"^\s*\[\s*server\s*\]"))
     cfg.state_dir = _resolve(base, state_dir)
     s = cfg.server
     if env.get("PLAN_CONNECTOR_URL"):

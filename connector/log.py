@@ -8,6 +8,7 @@ import time
 
 _SECRETS: set[str] = set()
 MASK = "<redacted>"
+_ROUTE = {"file": None, "json": False}  # where logs go, as set by setup_logging
 
 
 def register_secret(secret: str | None) -> None:
@@ -52,3 +53,14 @@ def setup_logging(level: int = logging.WARNING, log_file: str | None = None, fmt
     handler.setFormatter(_RedactingFormatter(fmt == "json"))
     root.addHandler(handler)
     root.setLevel(level)
+    _ROUTE.update(file=log_file, json=fmt == "json")
+
+
+def report_failure(text: str, *, logger: str = "plan-connector") -> None:
+    """One failure, for people and for machines: a log record where logs go to a file or as JSON
+    (cron and journald keep those), and a plain line on stderr unless that record already went there."""
+    text = redact(text)
+    if _ROUTE["file"] or _ROUTE["json"]:
+        logging.getLogger(logger).error(text)
+    if _ROUTE["file"] or not _ROUTE["json"]:
+        print(text, file=sys.stderr)

@@ -243,3 +243,18 @@ def test_run_under_cron_is_quiet_when_all_is_well(tmp_path, embedded, capsys):
     assert (tmp_path / "out" / "register.html").is_file()
     assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out"), "-v"]) == 0
     assert "writes: 0" in capsys.readouterr().out
+
+
+def test_version_and_failures_reach_the_log_file_as_json(tmp_path, capsys):
+    from connector.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("plan-connector ")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sever]\n", encoding="utf-8")
+    log = tmp_path / "run.log"
+    assert main(["check", "-c", str(bad), "--log-file", str(log), "--log-format", "json"]) == 2
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 1 and records[0]["level"] == "error" and "unknown section [sever]" in records[0]["message"]
+    assert "unknown section [sever]" in capsys.readouterr().err  # cron mails stderr

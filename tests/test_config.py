@@ -65,3 +65,17 @@ def test_units_file_is_checked(tmp_path):
         load_units(write(tmp_path / "u.toml", '[[units]]\nid="a"\nname="A"\ngroup="g"\n[[units]]\nid="a"\nname="B"\ngroup="h"\n'))
     with pytest.raises(ConfigError, match=r"unit #1 \(x\): group"):
         load_units(write(tmp_path / "v.toml", '[[units]]\nid="x"\nname="X"\n'))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[sever]\nurl = 'https://cloud.example.org'\n", "x.toml:1: unknown section [sever] (did you mean [server]?)"),
+    ("[server]\nkind = 'embedded'\n\n[plan]\nalarm_dys = [1]\n", "x.toml:5: unknown key 'alarm_dys' in [plan] (did you mean 'alarm_days'?)"),
+    ("[server]\nkind = 'embedded'\n[plan]\ncoordinater_groups = ['a']\n", "did you mean 'coordinator_groups'?"),
+    ("[server]\nkind = 'nextcloud'\npassword = 'hunter22'\n", "x.toml:3: [server] password: never put the password in the config file"),
+    ("[plan]\nunits = 'u.toml'\n", "x.toml: no server.kind"),
+])
+def test_a_typo_in_the_config_is_an_error_that_names_the_line_and_the_right_name(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "x.toml", text), env={})
+    assert expected in str(err.value)
+    assert "hunter22" not in str(err.value)
