@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from connector.config import Config, load_config, load_units
 from connector.errors import ConfigError
 from connector.lock import RunLock
+from connector.log import report_failure
 from connector.models import Obligation, Plan, Unit
 from connector.state import State, atomic_write, default_state_dir
 
@@ -295,7 +296,7 @@ def _print_sync(result: dict, requests: int, as_json: bool) -> None:
     for unit, url in result.get("file_drops", {}).items():
         print(f"upload-only link for {unit}: {url}")
     for f in result["failed"]:
-        print(f"failed: {f}", file=sys.stderr)
+        report_failure(f"failed: {f}")
 
 
 def _summary_table(reg) -> str:
@@ -328,7 +329,7 @@ def _print_collect(result: dict, requests: int, as_json: bool) -> None:
     for s in up.skipped:
         print(f"note: {s}")
     for f in up.failed:
-        print(f"failed: {f}", file=sys.stderr)
+        report_failure(f"failed: {f}")
     print(f"{requests} HTTP requests")
 
 
@@ -377,7 +378,7 @@ def run(args) -> int:
             print(summary["text"])
         # Under cron or a timer a good run says nothing; what failed always goes to stderr.
         for failure in summary["failed"]:
-            print(f"failed: {failure}", file=sys.stderr)
+            report_failure(f"failed: {failure}")
         return 1 if summary["failed"] else 0
 
 
