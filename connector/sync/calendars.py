@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 from xml.sax.saxutils import escape
@@ -19,6 +18,7 @@ from connector.dav.caldav import CalDAVClient, CalendarInfo
 from connector.progress import Progress
 from connector.errors import AuthError, PreconditionFailed, ServerError, UnreachableError
 from connector.render.ical import DesiredCalendar, DesiredItem, read_marker
+from connector.sync.pool import run_adaptive
 from connector.sync.reconcile import Action, Change, Known, Wanted, deletion_allowed, diff_collection
 
 log = logging.getLogger("plan-connector.sync")
@@ -148,21 +148,16 @@ class CalendarSync:
             change, cal_href, view = item
             try:
                 self._apply(change, cal_href, view, report)
-            except (AuthError, UnreachableError):
-                raise
-            except ServerError as exc:
-                with self._lock:
-                    report.failed.append(f"{change.action} {change.href}: {exc}")
-            progress.advance()
+            finally:
+                progress.advance()
 
+        # As many writers as the server bears (a SQLite Nextcloud: about one); a 401 or an unreachable
+        # server stops the queue at once; other failures (423, 507, a lock that never cleared) are per item.
         with progress:
-            if self.parallel == 1 or len(work) < 2:
-                for item in work:
-                    one(item)
-                return
-            with ThreadPoolExecutor(max_workers=self.parallel) as pool:
-                for fut in [pool.submit(one, item) for item in work]:
-                    fut.result()
+            done = run_adaptive(work, one, parallel=self.parallel,
+                                pressure=getattr(self.caldav.http, "busy_seen", None))
+        for (change, _href, _view), exc in done.failed:
+            report.failed.append(f"{change.action} {change.href}: {exc}")
 
     def _rename(self, href: str, displayname: str, report: SyncReport) -> None:
         body = ('<?xml version="1.0" encoding="utf-8"?>\n<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>'
