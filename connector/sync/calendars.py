@@ -18,7 +18,7 @@ from connector.dav.caldav import CalDAVClient, CalendarInfo
 from connector.progress import Progress
 from connector.errors import AuthError, PreconditionFailed, ServerError, UnreachableError
 from connector.render.ical import DesiredCalendar, DesiredItem, read_marker
-from connector.sync.pool import run_adaptive
+from connector.dav.pool import run_adaptive
 from connector.sync.reconcile import Action, Change, Known, Wanted, deletion_allowed, diff_collection
 
 log = logging.getLogger("plan-connector.sync")
