@@ -53,6 +53,20 @@ class Task(BaseModel):
     cooperating: list[str] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     line: int | None = None
+    # Added for plans of other layouts (issue 9); later stages may ignore them:
+    label: str = ""  # the document's own numbering, e.g. "III.2.1.a" or "PL.II.3" (task numbers run 1..N)
+    group: str = ""  # the headings the task stands under, " / "-joined
+    result: str = ""  # "Sản phẩm" / "Kết quả" the plan expects
+    lead_units: list[str] = Field(default_factory=list)  # ids from units.toml the lead names designate
+    cooperating_units: list[str] = Field(default_factory=list)
+
+
+class Note(BaseModel):
+    """Something of the document the importer could not read, for a person to look at."""
+
+    line: int | None = None
+    text: str
+    reason: str
 
 
 class Plan(BaseModel):
@@ -63,24 +77,51 @@ class Plan(BaseModel):
     issued: date | None = None
     year: int | None = None  # the plan's year (issue date, else earliest deadline year)
     term: tuple[int, int] | None = None  # e.g. (2020, 2025)
+    number: str | None = None  # the plan's own number as printed, e.g. "980/KH-UBND"
+    period: tuple[int, int] | None = None  # the years its title covers ("giai đoạn 2026 - 2030")
     horizon: int | None = None  # last year recurring milestones are expanded to
     annual_report_due: tuple[int, int] = (12, 15)  # (month, day) of the yearly report obligation
     purpose: list[str] = Field(default_factory=list)  # section I paragraphs
     organization: list[str] = Field(default_factory=list)  # section III paragraphs
     tasks: list[Task] = Field(default_factory=list)
     source: str | None = None
+    notes: list[Note] = Field(default_factory=list)  # what needs a person's review, with source lines
 
     def public_json(self) -> dict:
-        """The JSON form scripts depend on (issue 2)."""
+        """The JSON form scripts depend on (issue 2; keys only ever added)."""
+        def dates(m: Milestone) -> list[str]:
+            if m.kind == MilestoneKind.TERM:
+                month, day = (m.due.month, m.due.day) if m.due else (12, 31)
+                return [date(y, month, day).isoformat() for y in m.years]
+            return [m.due.isoformat()] if m.due else []
+
         return {
             "title": self.title,
+            "code": self.code,
+            "number": self.number,
+            "issuer": self.issuer,
+            "signer": self.signer,
+            "issued": self.issued.isoformat() if self.issued else None,
+            "year": self.year,
+            "period": list(self.period) if self.period else None,
+            "term": list(self.term) if self.term else None,
+            "horizon": self.horizon,
+            "annual_report_due": list(self.annual_report_due),
+            "needs_review": bool(self.notes) or any(m.needs_review for t in self.tasks for m in t.milestones),
+            "review": [n.model_dump() for n in self.notes],
             "tasks": [
                 {
                     "number": t.number,
+                    "label": t.label,
+                    "group": t.group,
                     "title": t.title,
                     "text": t.text,
                     "lead": t.lead,
                     "cooperating": t.cooperating,
+                    "lead_units": t.lead_units,
+                    "cooperating_units": t.cooperating_units,
+                    "result": t.result,
+                    "line": t.line,
                     "milestones": [
                         {
                             "phrase": m.phrase,
@@ -89,6 +130,10 @@ class Plan(BaseModel):
                             "start": m.start.isoformat() if m.start else None,
                             "rrule": m.rrule,
                             "needs_review": m.needs_review,
+                            "dates": dates(m),
+                            "years": m.years,
+                            "flags": m.flags,
+                            "line": m.line,
                         }
                         for m in t.milestones
                     ],

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connector.errors import PlanError
-from connector.models import Plan, Task
+from connector.models import MilestoneKind, Note, Plan, Task
+from connector.plan import outline as ol
 from connector.plan import structure as st
+from connector.plan import units as un
+from connector.text import slug
 from connector.plan.deadlines import Context, find_phrases, leading_phrase, read_milestones, stated_years
 from connector.plan.reader import read_document
 from connector.plan.vocabulary import Vocabulary, load_vocabulary, normalize_phrase
@@ -20,7 +23,7 @@ _ORG_WORDS = ("TỔ CHỨC THỰC HIỆN", "TRÁCH NHIỆM", "PHÂN CÔNG")
 _DEADLINE_LINE = re.compile(r"^(?:[-–+•]\s*)?(?:thời\s+gian|thời\s+hạn|tiến\s+độ|hạn\s+hoàn\s+thành)\b[^:]{0,25}:", re.IGNORECASE)
 _ROLE_LABEL = re.compile(
     r"(?:^|(?<=[;.]))\s*(?:[-–+•]\s*)?(?P<label>(?:(?:cơ\s+quan|đơn\s+vị|bộ\s+phận)\s+)?(?:chủ\s+trì|phối\s+hợp|thực\s+hiện|tham\s+mưu)"
-    r"(?:\s+(?:thực\s+hiện|tham\s+mưu))?|trách\s+nhiệm\s+thực\s+hiện)\s*:\s*",
+    r"(?:\s+(?:tham\s+mưu\s+)?(?:thực\s+hiện|tham\s+mưu))?|trách\s+nhiệm\s+thực\s+hiện)\s*:\s*",
     re.IGNORECASE)
 
 
@@ -38,70 +41,195 @@ def parse_text(text: str, *, source: str = "<text>", vocabulary: Vocabulary | No
         raise PlanError("empty document", path=source)
     layout = st.build_layout(text)
     title, title_start, after_title = st.title_block(layout.header)
-    tasks_at, purpose_at, org_at = _choose_sections(layout.sections)
-    if tasks_at is None:
-        body = layout.header[after_title:] if not layout.sections else []
-    else:
-        body = layout.sections[tasks_at].paragraphs
-    raw_tasks = _group_tasks(body)
-    if not raw_tasks:
-        raise PlanError("no numbered tasks found; is this a plan (Kế hoạch)?", path=source)
+    roles = [section_role(s.title) for s in layout.sections]
+    found, organizational = _candidates(layout, roles, after_title)
+    if not found and not organizational:
+        raise PlanError("no tasks found: no numbered items, bullets or task table; is this a plan (Kế hoạch)?",
+                        path=source)
 
-    drafts = [_draft(raw, vocabulary) for raw in raw_tasks]
     issued = st.issue_date(layout.header) or st.issue_date([st.Paragraph(p, [(0, n)]) for n, p in layout.closing])
+    drafts = [_draft(_RawTask(0, c.line, c.paragraphs, c), vocabulary) for c in found]
+    org_drafts = [_draft(_RawTask(0, c.line, c.paragraphs, c), vocabulary) for c in organizational]
     years = [y for d in drafts for f in d.found for y in stated_years(f.phrase, vocabulary)]
     year = issued.year if issued else (min(years) if years else None)
     term = st.term(text)
     context = Context(year=year, term=term, issued=issued)
     tasks = [d.task(vocabulary, context) for d in drafts]
+    tasks += [t for d in org_drafts if _is_duty(t := d.task(vocabulary, context))]
+    if not tasks:
+        raise PlanError("no tasks found: no numbered items, bullets or task table; is this a plan (Kế hoạch)?",
+                        path=source)
+    tasks.sort(key=lambda t: t.line or 0)
+    for number, task in enumerate(tasks, 1):
+        task.number = number
 
     plain_title = title or _fallback_title(layout, source)
-    organization = [p.plain for p in layout.sections[org_at].paragraphs] if org_at is not None else []
+    purpose_at = next((i for i, r in enumerate(roles) if r == "purpose"), None)
+    org_at = next((i for i, r in enumerate(roles) if r == "org"), None)
+    organization = [p.plain for p in layout.sections[org_at].paragraphs if p.rows is None] if org_at is not None else []
+    reports = [p.plain for i, s in enumerate(layout.sections) if roles[i] == "org" for p in s.paragraphs if p.rows is None]
+    number = st.plan_number(layout.header)
+    plan_period = st.period(plain_title, year)
     return Plan(
         title=plain_title,
-        code=st.plan_code(plain_title, layout.header, Path(source).stem if source != "<text>" else ""),
-        issuer=st.issuer(layout.header, title_start, after_title),
+        code=slug(number) if number else st.plan_code(plain_title, layout.header,
+                                                      Path(source).stem if source != "<text>" else ""),
+        number=number,
+        issuer=st.letterhead(layout.header[:title_start]) or st.issuer(layout.header, title_start, after_title),
         signer=st.signer([p for _, p in layout.closing] or [p.plain for p in layout.header]),
         issued=issued,
         year=year,
         term=term,
-        horizon=default_horizon(year, term),
+        period=plan_period,
+        horizon=default_horizon(year, term, plan_period),
         purpose=[p.plain for p in layout.sections[purpose_at].paragraphs] if purpose_at is not None else [],
         organization=organization,
-        annual_report_due=st.annual_report_day(organization) or Plan.model_fields["annual_report_due"].default,
+        annual_report_due=st.annual_report_day(reports) or Plan.model_fields["annual_report_due"].default,
         tasks=tasks,
         source=source,
+        notes=_notes(tasks),
     )
 
 
-def default_horizon(year: int | None, term: tuple[int, int] | None) -> int | None:
-    """Last year recurring milestones run to: the term's end when known and not past, else year + 4."""
+def default_horizon(year: int | None, term: tuple[int, int] | None, period: tuple[int, int] | None = None) -> int | None:
+    """Last year recurring milestones run to: the plan's period end when its title names one, else the term's end
+    when known and not past, else year + 4."""
+    if period is not None and (year is None or period[1] >= year):
+        return period[1]
     if year is None:
         return term[1] if term else None
     return term[1] if term and term[1] >= year else year + 4
 
 
+def _notes(tasks: list[Task]) -> list[Note]:
+    """What a person must look at: phrases the vocabulary could not read, with their lines."""
+    notes = []
+    for task in tasks:
+        for m in task.milestones:
+            if m.kind == MilestoneKind.UNKNOWN:
+                notes.append(Note(line=m.line, text=m.phrase, reason=f"task {task.number}: " + "; ".join(m.flags)))
+    return notes
+
+
+def _is_duty(task: Task) -> bool:
+    """A paragraph of "Tổ chức thực hiện" is a task when it carries a dated or sub-yearly deadline; a yearly
+    report there is the plan's periodic report, not a task."""
+    return any((m.kind == MilestoneKind.ONCE and m.due) or m.kind in (MilestoneKind.MONTHLY, MilestoneKind.QUARTERLY,
+                                                                     MilestoneKind.HALF_YEARLY)
+               for m in task.milestones)
+
+
 # --------------------------------------------------------------------------------- sections
 
-def _choose_sections(sections: list[st.Section]) -> tuple[int | None, int | None, int | None]:
-    """(tasks, purpose, organization) section indexes."""
-    def has(i: int, words: tuple[str, ...]) -> bool:
-        return any(w in sections[i].title.upper() for w in words)
+_SKIP_WORDS = ("MỤC ĐÍCH", "YÊU CẦU", "MỤC TIÊU", "CHỈ TIÊU", "QUAN ĐIỂM", "KINH PHÍ", "NGUỒN", "ĐÁNH GIÁ",
+               "THỰC TRẠNG", "TÌNH HÌNH", "PHẠM VI", "ĐỐI TƯỢNG", "CĂN CỨ", "SỰ CẦN THIẾT", "KẾT QUẢ")
+_PRIMARY_WORDS = ("NHIỆM VỤ", "NỘI DUNG", "CÔNG VIỆC", "HOẠT ĐỘNG", "PHÂN CÔNG", "TIẾN ĐỘ", "LỘ TRÌNH",
+                  "CHƯƠNG TRÌNH", "PHỤ LỤC", "DANH MỤC")
+_ORG_SECTION = ("TỔ CHỨC THỰC HIỆN", "TRÁCH NHIỆM", "BÁO CÁO", "THEO DÕI", "KIỂM TRA, GIÁM SÁT", "ĐIỀU KHOẢN")
 
-    with_items = [i for i, s in enumerate(sections) if _group_tasks(s.paragraphs)]
-    purpose = next((i for i in range(len(sections)) if has(i, _PURPOSE_WORDS)), None)
-    org = next((i for i in range(len(sections)) if has(i, _ORG_WORDS) and i != purpose), None)
-    tasks = next((i for i in with_items if has(i, _TASK_WORDS) and i not in (purpose, org)), None)
-    if tasks is None:
-        tasks = next((i for i in with_items if i not in (purpose, org)), None)
-    if tasks is None and len(sections) >= 2 and 1 in with_items:
-        tasks = 1
-    if tasks is not None:
-        if purpose is None and tasks > 0:
-            purpose = tasks - 1
-        if org is None and tasks + 1 < len(sections):
-            org = tasks + 1
-    return tasks, purpose, org
+
+def section_role(title: str) -> str:
+    """purpose | targets | task | secondary | org | other: what a section holds, by its title."""
+    upper = title.upper()
+    if any(w in upper for w in _ORG_SECTION) and not any(w in upper for w in ("NHIỆM VỤ", "NỘI DUNG", "PHÂN CÔNG")):
+        return "org"
+    if any(w in upper for w in _PRIMARY_WORDS):
+        return "task"
+    if "GIẢI PHÁP" in upper:
+        return "secondary"
+    if "MỤC ĐÍCH" in upper or "YÊU CẦU" in upper:
+        return "purpose"
+    if any(w in upper for w in _SKIP_WORDS):
+        return "skip"
+    return "other"
+
+
+def _candidates(layout: st.Layout, roles: list[str], after_title: int) -> tuple[list[ol.Candidate], list[ol.Candidate]]:
+    """(tasks, duties to test): table rows when the plan has a task table, else the items of its task sections;
+    and the items of its "Tổ chức thực hiện"/reporting sections (tasks only when they carry a deadline)."""
+    def of(i: int) -> list[ol.Candidate]:
+        section = layout.sections[i]
+        return ol.candidates(ol.build_tree(section.paragraphs), section.roman)
+
+    tables: list[ol.Candidate] = []
+    for i, section in enumerate(layout.sections):
+        for p in section.paragraphs:
+            if p.rows is not None:
+                tables += table_candidates(p.rows, section.roman)
+    for p in layout.header:
+        if p.rows is not None:
+            tables += table_candidates(p.rows, "")
+    organizational = [c for i, r in enumerate(roles) if r == "org" for c in of(i)]
+    if tables:
+        return tables, organizational
+    for wanted in ("task", "secondary", "other"):
+        found = [c for i, r in enumerate(roles) if r == wanted for c in of(i)]
+        if found:
+            return found, organizational
+    if not layout.sections:
+        return ol.candidates(ol.build_tree(layout.header[after_title:])), []
+    return [], organizational
+
+
+_COLUMNS = {
+    "number": re.compile(r"^(?:s\.?\s*)?tt\.?$|^số\s+(?:tt|thứ\s+tự)$|^stt$|^thứ\s+tự$"),
+    "content": re.compile(r"nội dung|nhiệm vụ|công việc|tên (?:nhiệm vụ|công việc|đề án|hoạt động)|hoạt động|giải pháp"),
+    "time": re.compile(r"thời gian|thời hạn|tiến độ|hạn hoàn thành|thời điểm"),
+    "cooperating": re.compile(r"phối hợp"),
+    "lead": re.compile(r"chủ trì|cơ quan thực hiện|đơn vị thực hiện|^thực hiện$|phụ trách|trách nhiệm|người thực hiện"),
+    "result": re.compile(r"sản phẩm|kết quả|hình thức văn bản"),
+}
+_GROUP_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z])\.?$")
+
+
+def table_candidates(rows: list[tuple[int, list[str]]], prefix: str) -> list[ol.Candidate]:
+    """The tasks of a task table (columns TT, Nội dung, Chủ trì, Phối hợp, Thời gian, Sản phẩm in any spelling);
+    Roman or lettered rows, and rows whose cells repeat one text (merged across), are group headings."""
+    if len(rows) < 2:
+        return []
+    header_at = 0
+    cols: dict[str, int] = {}
+    for h, (_, cells) in enumerate(rows[:3]):
+        names = [re.sub(r"\s+", " ", c.strip().lower().replace("*", "")) for c in cells]
+        found: dict[str, int] = {}
+        for i, name in enumerate(names):
+            for key, regex in _COLUMNS.items():
+                if key not in found and i not in found.values() and regex.search(name) \
+                        and not (key == "content" and ("thời" in name or "chủ trì" in name or "phối hợp" in name)):
+                    found[key] = i
+                    break
+        if "content" in found and ("time" in found or "lead" in found):
+            header_at, cols = h, found
+            break
+    if not cols:
+        return []
+    out: list[ol.Candidate] = []
+    group: list[str] = []
+    for line, cells in rows[header_at + 1:]:
+        def cell(key: str, cells=cells) -> str:
+            return cells[cols[key]].strip() if key in cols and cols[key] < len(cells) else ""
+
+        content, number = cell("content"), cell("number").rstrip(".")
+        distinct = {c.strip() for c in cells if c.strip()}
+        if not content or all(re.fullmatch(r"\(?\d+\)?", c.strip()) for c in cells if c.strip()):
+            continue  # empty, or the "(1) (2) (3)" row under a header
+        if _GROUP_NUMBER.match(number) or len(distinct) == 1 or (
+                content.upper() == content and not any(cell(k) for k in ("lead", "cooperating", "time"))):
+            group = [content if len(distinct) > 1 or not number else content]
+            continue
+        paragraphs = [st.Paragraph(content, [(0, line)])]
+        lead, coop, time, result = cell("lead"), cell("cooperating"), cell("time"), cell("result")
+        if lead:
+            paragraphs.append(st.Paragraph(f"- Cơ quan chủ trì: {lead}", [(0, line)]))
+        if coop:
+            paragraphs.append(st.Paragraph(f"- Cơ quan phối hợp: {coop}", [(0, line)]))
+        if time:
+            paragraphs.append(st.Paragraph(f"- Thời gian thực hiện: {time.rstrip('.')}.", [(0, line)]))
+        if result:
+            paragraphs.append(st.Paragraph(f"- Sản phẩm: {result}", [(0, line)]))
+        label = ".".join(x for x in (prefix, (group[0].split()[0] if False else ""), number) if x)
+        out.append(ol.Candidate(paragraphs, label, list(group), [], line, content))
+    return out
 
 
 @dataclass
@@ -109,31 +237,7 @@ class _RawTask:
     number: int
     line: int
     paragraphs: list[st.Paragraph] = field(default_factory=list)
-
-
-def _is_meta(plain: str) -> bool:
-    return bool(_DEADLINE_LINE.match(plain) or _ROLE_LABEL.match(plain))
-
-
-def _group_tasks(paragraphs: list[st.Paragraph]) -> list[_RawTask]:
-    """Numbered items of the task style (that of the first numbered item) with what follows each."""
-    numbered = [st.item_number(p.plain) for p in paragraphs]
-    style = next((n[0] for n in numbered if n and n[0] in ("arabic", "named", "letter")), None)
-    tasks: list[_RawTask] = []
-    for p, num in zip(paragraphs, numbered):
-        if style is None:  # no numbers at all: each bullet is a task
-            opens = bool(re.match(r"^[-–+•]\s", p.plain)) and not _is_meta(p.plain)
-            number = len(tasks) + 1
-        else:
-            opens = bool(num and num[0] == style and (not tasks or num[1] > tasks[-1].number))
-            number = num[1] if num else 0
-        if opens:
-            first = st.Paragraph(st.strip_item_marker(re.sub(r"^[-–+•]\s*", "", p.text) if style is None else p.text),
-                                 p.lines)
-            tasks.append(_RawTask(number, p.line, [first]))
-        elif tasks:
-            tasks[-1].paragraphs.append(p)
-    return tasks
+    candidate: ol.Candidate | None = None
 
 
 # --------------------------------------------------------------------------------- tasks
@@ -148,6 +252,8 @@ class _Draft:
     lead: list[str]
     cooperating: list[str]
     found: list
+    result: str = ""
+    title_text: str = ""
 
     def task(self, vocabulary: Vocabulary, context: Context) -> Task:
         milestones = []
@@ -159,12 +265,21 @@ class _Draft:
                 continue  # "(*tháng 7/2025*)" repeated by "Thời gian thực hiện: tháng 7/2025" is one deadline
             milestones += read_milestones(f.phrase, vocabulary, context, clause=clause, line=self.stream.line_at(f.start))
         lead = leading_phrase(self.text, vocabulary)
-        title_text = self.text
-        if lead:  # "Quý III/2024: kiểm tra …" is titled "Kiểm tra …"
+        title_text = self.title_text or self.text
+        if lead and not self.title_text:  # "Quý III/2024: kiểm tra …" is titled "Kiểm tra …"
             rest = self.text[lead.end:].lstrip()
             title_text = rest[:1].upper() + rest[1:]
-        return Task(number=self.raw.number, title=short_title(title_text), text=self.text, lead=self.lead,
-                    cooperating=self.cooperating, milestones=milestones, line=self.raw.line)
+        c = self.raw.candidate
+        leads = self.lead or (c.lead if c else [])
+        return Task(number=self.raw.number, title=short_title(title_text), text=self.text, lead=leads,
+                    cooperating=self.cooperating, milestones=milestones, line=self.raw.line,
+                    label=c.label if c else "", group=" / ".join(c.group) if c else "", result=self.result)
+
+
+_CONTENT_LABEL = re.compile(r"^(?:[-–+•]\s*)?nội\s+dung(?:\s+(?:thực\s+hiện|công\s+việc))?\s*:\s*", re.IGNORECASE)
+_RESULT_LABEL = re.compile(r"^(?:[-–+•]\s*)?(?:sản\s+phẩm|kết\s+quả)(?:\s+(?:dự\s+kiến|đầu\s+ra|cần\s+đạt))?\s*:\s*",
+                           re.IGNORECASE)
+_HEAD_LABEL = re.compile(r"^(?:nhiệm vụ|hoạt động|nội dung|công việc)\s+(?:thứ\s+)?\d{1,2}\s*[:.]?$", re.IGNORECASE)
 
 
 def _draft(raw: _RawTask, vocabulary: Vocabulary) -> _Draft:
@@ -172,14 +287,33 @@ def _draft(raw: _RawTask, vocabulary: Vocabulary) -> _Draft:
     text: list[str] = []
     lead: list[str] = []
     cooperating: list[str] = []
-    for p in raw.paragraphs:
+    result: list[str] = []
+    title_text = ""
+    for index, p in enumerate(raw.paragraphs):
         plain = p.plain
+        if index == 0 and raw.candidate is not None:
+            found = ol.marker(plain)
+            if found:  # the item's own number or bullet is not its text
+                raw_text = p.text.lstrip()
+                m = re.match(r"^[*#\s]*", raw_text)
+                rest = raw_text[m.end():]
+                opener = ol.marker(rest)
+                text_rest = rest[len(rest) - len(opener[2]):] if opener else rest
+                p = st.Paragraph(text_rest.lstrip("* ").lstrip(), p.lines)
+                plain = p.plain
         roles = responsibilities(plain)
         if roles is not None:
             lead += [u for u in roles[0] if u not in lead]
             cooperating += [u for u in roles[1] if u not in cooperating]
             continue
-        if not _DEADLINE_LINE.match(plain):
+        if _RESULT_LABEL.match(plain):
+            result.append(_RESULT_LABEL.sub("", plain))
+            continue
+        if _CONTENT_LABEL.match(plain):
+            plain = _CONTENT_LABEL.sub("", plain)
+            if not title_text and plain:
+                title_text = plain[:1].upper() + plain[1:]
+        if not _DEADLINE_LINE.match(plain) and plain:
             text.append(plain)
         if stream is None:
             stream = st.Paragraph(p.text, list(p.lines))
@@ -188,7 +322,21 @@ def _draft(raw: _RawTask, vocabulary: Vocabulary) -> _Draft:
             stream.text += "\n" + p.text
             stream.lines += [(base + offset, line) for offset, line in p.lines]
     stream = stream or st.Paragraph("", [(0, raw.line)])
-    return _Draft(raw, stream, "\n".join(text), lead, cooperating, find_phrases(stream.text, vocabulary))
+    c = raw.candidate
+    if c is not None and not title_text:
+        own = c.title_text.strip()
+        if own and not _HEAD_LABEL.match(own):
+            title_text = st.strip_marks(own)
+            m = re.match(r"^(?:đề\s+nghị\s+)?(?P<unit>[^:]{3,120}):\s*(?P<rest>\S.*)$", title_text, re.IGNORECASE)
+            if m and un.is_unit_name(re.sub(r"^đề\s+nghị\s+", "", m.group("unit"), flags=re.IGNORECASE)):
+                title_text = m.group("rest")  # "12. Đề nghị Công ty Điện lực: Khẩn trương …": the unit leads
+                if not lead:
+                    lead = un.split_units(m.group("unit"))
+            title_text = title_text[:1].upper() + title_text[1:]
+    draft = _Draft(raw, stream, "\n".join(text), lead, cooperating, find_phrases(stream.text, vocabulary))
+    draft.result = "; ".join(result)
+    draft.title_text = title_text
+    return draft
 
 
 def _clause(segment: str) -> str:
@@ -223,27 +371,19 @@ def responsibilities(plain: str) -> tuple[list[str], list[str]] | None:
     cooperating: list[str] = []
     for i, m in enumerate(labels):
         value = plain[m.end(): labels[i + 1].start() if i + 1 < len(labels) else len(plain)]
-        target = cooperating if "phối" in m.group("label").lower() else lead
-        target += split_units(value)
+        label = m.group("label").lower()
+        if "phối" in label:
+            cooperating += split_units(value)
+        else:
+            first, others = un.assignment(value) if "chủ" not in label else (split_units(value), [])
+            lead += first
+            cooperating += others
     return lead, cooperating
 
 
 def split_units(value: str) -> list[str]:
-    """Unit names split on , ; and " và " — a lower-case part belongs to the name before it
-    ("các cơ quan và doanh nghiệp tỉnh", "các đảng ủy, chi bộ cơ sở")."""
-    units: list[str] = []
-    for chunk in re.split(r"\s*;\s*", value):
-        parts = re.split(r"(\s*,\s*|\s+và\s+)", chunk)
-        current = parts[0]
-        for sep, part in zip(parts[1::2], parts[2::2]):
-            if part[:1].isupper():
-                units.append(current)
-                current = part
-            else:
-                current += sep + part
-        units.append(current)
-    cleaned = [u.strip(" .;,:") for u in units]
-    return [u[:1].upper() + u[1:] for u in cleaned if u]
+    """Whole unit names from a responsibility value (see `connector.plan.units`)."""
+    return un.split_units(value)
 
 
 def _fallback_title(layout: st.Layout, source: str) -> str:

@@ -28,6 +28,8 @@ _RULE = re.compile(r"^[\s\-_*=~.·]+$")
 _ROLE = re.compile(r"^(?:T/M|TM\.?|K/T|KT\.?|T/L|TL\.?|Q\.|TUQ\.?)\s*\S")
 _RECIPIENTS = re.compile(r"^\**\s*nơi\s+nhận\s*:?", re.IGNORECASE)
 _TERMINAL = ".;:!?…)”\"»"
+# After the signature: the plan a decision issues ("KẾ HOẠCH"), or an appendix ("PHỤ LỤC") with the task table.
+_RESUME = re.compile(r"^(?:KẾ HOẠCH|PHỤ LỤC|Phụ lục)(?:\s+(?:[IVX]+|\d+|số\s+\d+)\b.*)?$")
 _LETTERS = "abcdđefghijklmnopqrstuvwxyz"
 
 
@@ -44,6 +46,7 @@ class Paragraph:
 
     text: str
     lines: list[tuple[int, int]] = field(default_factory=list)  # (offset in text, 1-based line)
+    rows: list[tuple[int, list[str]]] | None = None  # a pipe table: (line, cells) per row, header first
 
     @property
     def plain(self) -> str:
@@ -119,7 +122,8 @@ def heading(plain: str, marked: str, markdown_heading: bool = False) -> tuple[st
     if not any(c.isalpha() for c in title) or len(title) > 150:
         return None
     markdown = markdown_heading or (marked.startswith("**") and marked.endswith("**"))
-    if title.upper() != title and not markdown:
+    bare = re.sub(r"\s*\([^()]*\)\s*$", "", title)  # "NHIỆM VỤ (chi tiết Phụ lục đính kèm)"
+    if bare.upper() != bare and not markdown:
         return None
     return m.group("roman"), title
 
@@ -171,6 +175,7 @@ def build_layout(text: str) -> Layout:
     lines = text.splitlines()
     arabic = _arabic_sections(lines)
     section_number = 0
+    in_closing = False
     for number, raw in enumerate(lines, 1):
         marked = raw.strip()
         hashes = marked.startswith("#")
@@ -178,9 +183,30 @@ def build_layout(text: str) -> Layout:
         if marked.startswith("* "):  # a markdown bullet, not an italic mark
             marked = "- " + marked[2:]
         plain = strip_marks(marked)
-        if closing or _RECIPIENTS.match(plain):
+        if in_closing and _RESUME.match(plain):
+            in_closing = False
+            if plain.startswith(("PHỤ LỤC", "Phụ lục")) or sections:
+                sections.append(Section("PL", plain, number))
+                current, last = sections[-1].paragraphs, None
+                continue
+            current, last = header, None  # a decision (Quyết định) whose plan follows its signature
+        elif in_closing or _RECIPIENTS.match(plain):
+            in_closing = True
             closing.append((number, plain))
             continue
+        if marked.startswith("|"):
+            cells = [c.strip() for c in marked.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue
+            if last is not None and last.rows is not None:
+                last.rows.append((number, cells))
+                last.lines.append((0, number))
+            else:
+                last = Paragraph("", [(0, number)], rows=[(number, cells)])
+                current.append(last)
+            continue
+        if last is not None and last.rows is not None:
+            last = None
         if not plain or _RULE.match(plain):
             blank_before = True
             continue
@@ -243,12 +269,81 @@ def title_block(header: list[Paragraph]) -> tuple[str | None, int, int]:
                 parts.append(nxt)
                 j += 1
             first = parts[0]
+            parts[1:] = [sentence_case(x) if x.upper() == x and any(c.isalpha() for c in x) else x for x in parts[1:]]
             if len(parts) > 1 and bare and not parts[1][0].islower():
                 parts[1] = parts[1][0].lower() + parts[1][1:]  # "KẾ HOẠCH" / "Học tập ..." reads "Kế hoạch học tập ..."
             if first.upper() == first and len(parts) > 1 and parts[1][0].islower():
                 first = first.capitalize()  # "KẾ HOẠCH" above a lower-case subtitle reads "Kế hoạch ..."
             return " ".join([first, *parts[1:]]), i, j
     return None, 0, 0
+
+
+_KEEP_UPPER = re.compile(r"^(?:[^\W\d_]*\d[\w/.\-]*|[A-ZĐ]{1,3}-?[A-ZĐ]*/[\w/\-]+|[IVX]+|[BCDĐGHKLMNPQRSTVX]{2,}|UBND|HĐND|MTTQ|TW|TƯ|ASEAN)$")
+_PROPER = ("Việt Nam", "Hồ Chí Minh", "Quốc hội", "Chính phủ", "Thủ tướng", "Trung ương", "Đảng", "Nhà nước", "Ban Thường trực", "Ban Thường vụ")
+_PLACE_WORDS = re.compile(r"\b(tỉnh|thành phố|xã|phường|huyện|quận|thị xã|đặc khu)\s+((?:[^\W\d_]+\s*){1,3}?)"
+                          r"(?=$|[,.;:)(]|\s+(?:đối|giai|về|và|trong|trên|đến|năm|theo|của|nhằm|thuộc|tại|ban|khóa|nhiệm)\b)",
+                          re.IGNORECASE)
+
+
+def sentence_case(text: str) -> str:
+    """An all-caps line as a sentence: "THỰC HIỆN QUYẾT ĐỊNH SỐ 1899/QĐ-TTG … TỈNH ĐỒNG NAI" →
+    "thực hiện Quyết định số 1899/QĐ-TTG … tỉnh Đồng Nai"; document numbers and acronyms keep their case."""
+    words = []
+    for w in text.split():
+        core = w.strip("“”\"'(),.;:")
+        words.append(w if _KEEP_UPPER.match(core) else w.lower())
+    out = " ".join(words)
+    for name in _PROPER:
+        out = re.sub(rf"\b{name.lower()}\b", name, out)
+    out = re.sub(r"\b(nghị quyết|quyết định|kết luận|chỉ thị|luật|nghị định|kế hoạch|chương trình|thông tư)(\s+(?:số|\d))",
+                 lambda m: m.group(1).capitalize() + m.group(2), out)
+    out = _PLACE_WORDS.sub(lambda m: m.group(1) + " " + " ".join(x.capitalize() for x in m.group(2).split())
+                           + (" " if m.group(2).endswith(" ") else ""), out)
+    return out
+
+
+def plan_number(header: list[Paragraph]) -> str | None:
+    """The plan's own number as printed ("980/KH-UBND"), from the "Số:" line of its header block."""
+    for p in header:
+        m = _NUMBER_LINE.match(p.plain)
+        if m and any(c.isdigit() for c in m.group("num")):
+            return m.group("num").rstrip(".,;")
+    return None
+
+
+def letterhead(header: list[Paragraph]) -> str | None:
+    """The issuing body printed above the number line ("ỦY BAN NHÂN DÂN TỈNH NGHỆ AN"), in sentence case."""
+    lines = []
+    for p in header:
+        plain = p.plain
+        if _NUMBER_LINE.match(plain) or _PLACE_DATE.match(plain) or _TITLE.match(plain):
+            break
+        if plain.upper() == plain and any(c.isalpha() for c in plain) and "CỘNG HÒA" not in plain \
+                and "CỘNG SẢN VIỆT NAM" not in plain and "ĐỘC LẬP" not in plain and len(plain) < 120:
+            lines.append(plain)
+    if not lines:
+        return None
+    text = sentence_case(lines[-1])
+    return text[:1].upper() + text[1:]
+
+
+_PERIOD = re.compile(r"(?:giai đoạn|thời kỳ)\s+(?P<a>\d{4})\s*[-–—]\s*(?P<b>\d{4})|đến năm\s+(?P<c>\d{4})"
+                     r"|(?:cuối\s+|trong\s+)?năm\s+(?P<d>\d{4})", re.IGNORECASE)
+
+
+def period(title: str, year: int | None) -> tuple[int, int] | None:
+    """The years the plan covers, from its title: "giai đoạn 2026 - 2030", "đến năm 2035", "năm 2025"."""
+    m = _PERIOD.search(title)
+    if not m:
+        return None
+    if m.group("a"):
+        a, b = int(m.group("a")), int(m.group("b"))
+        return (a, b) if a <= b <= a + 15 else None
+    if m.group("c"):
+        b = int(m.group("c"))
+        return (min(year or b, b), b)
+    d = int(m.group("d"))
+    return (d, d)
 
 
 def plan_code(title: str, header: list[Paragraph], stem: str) -> str:
@@ -266,7 +361,10 @@ def plan_code(title: str, header: list[Paragraph], stem: str) -> str:
 def issue_date(paragraphs: list[Paragraph]) -> date | None:
     """The plan's own date line ("Hà Nội, ngày 15 tháng 02 năm 2022"); dates quoted in text do not count."""
     for p in paragraphs:
-        m = _PLACE_DATE.match(p.plain)
+        plain = p.plain
+        if _NUMBER_LINE.match(plain):  # "Số: 980/KH-UBND    Nghệ An, ngày 18 tháng 11 năm 2025" on one line
+            plain = re.sub(r"^Số\s*:?\s*\S+\s+", "", plain)
+        m = _PLACE_DATE.match(plain)
         if m:
             d, mo, y = (m.group("d") or m.group("d2")), (m.group("m") or m.group("m2")), (m.group("y") or m.group("y2"))
             try:
