@@ -54,9 +54,14 @@ def load_plan_and_units(cfg: Config) -> tuple[Plan, list[Unit]]:
 
 
 def start_embedded(data_dir: Path, caldav_port: int, webdav_port: int):
-    """Start the embedded servers on their usual ports, or on free ones when those are taken."""
+    """The embedded servers: those a running `serve` keeps up for this data directory, else started on
+    their usual ports, or on free ones when those are taken."""
     from connector.embedded import EmbeddedServers
 
+    running = EmbeddedServers.attach(data_dir)
+    if running is not None:  # `serve` keeps them up: use those, on their ports
+        log.info("using the embedded servers `serve` runs: %s, %s", running.calendar_home, running.files_root)
+        return running
     try:
         return EmbeddedServers(data_dir, caldav_port=caldav_port, webdav_port=webdav_port).start()
     except ConfigError as exc:

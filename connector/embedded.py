@@ -31,6 +31,7 @@ from connector.log import register_secret
 log = logging.getLogger("plan-connector.embedded")
 
 CREDENTIALS_FILE = "credentials.toml"
+SERVING_FILE = "serving.toml"  # written by `serve` while it runs: other runs use its servers
 _CALDAV = "{urn:ietf:params:xml:ns:caldav}"
 _THREADS = 10  # per server; the sync runs a bounded number of requests in parallel
 
@@ -100,6 +101,39 @@ class EmbeddedServers:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    @classmethod
+    def attach(cls, data_dir: Path, user: str = "admin") -> "EmbeddedServers | None":
+        """The servers a running `serve` keeps up for this data directory, or None.
+
+        Sync and collect then use them (the same ports, so links in events stay the same) instead of
+        starting a second pair on other ports.
+        """
+        data_dir = Path(data_dir)
+        try:
+            info = tomllib.loads((data_dir / SERVING_FILE).read_text(encoding="utf-8"))
+            os.kill(int(info["pid"]), 0)
+        except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError):
+            return None
+        servers = cls(data_dir, user=user)
+        servers.password = _stored_or_new_password(servers.credentials_file, user)
+        register_secret(servers.password)
+        servers.caldav_url, servers.calendar_home, servers.files_root = (
+            info["caldav_url"], info["calendar_home"], info["files_root"])
+        return servers
+
+    def _write_serving_file(self) -> None:
+        info = {"pid": os.getpid(), "caldav_url": self.caldav_url, "calendar_home": self.calendar_home,
+                "files_root": self.files_root}
+        _write_private(self.data_dir / SERVING_FILE, tomli_w.dumps(info))
+
+    def _remove_serving_file(self) -> None:
+        try:
+            info = tomllib.loads((self.data_dir / SERVING_FILE).read_text(encoding="utf-8"))
+            if info.get("pid") == os.getpid():
+                (self.data_dir / SERVING_FILE).unlink()
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
 
     # -- helpers for the demo and tests -------------------------------------------------------
 
@@ -309,10 +343,14 @@ def serve_command(args) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with servers:
-            print(_serve_banner(servers, list_calendars(servers)), flush=True)
-            while not stop.wait(0.5):
-                pass
-            print("plan-connector: stopping", file=sys.stderr, flush=True)
+            servers._write_serving_file()
+            try:
+                print(_serve_banner(servers, list_calendars(servers)), flush=True)
+                while not stop.wait(0.5):
+                    pass
+                print("plan-connector: stopping", file=sys.stderr, flush=True)
+            finally:
+                servers._remove_serving_file()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

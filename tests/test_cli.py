@@ -160,7 +160,7 @@ def test_a_second_run_while_one_holds_the_lock_exits_4(tmp_path, capsys, monkeyp
 
 
 @pytest.mark.server
-def test_serve_lets_a_calendar_app_read_the_deadlines(tmp_path):
+def test_serve_lets_a_calendar_app_read_the_deadlines(tmp_path, capsys):
     caldav = pytest.importorskip("caldav", reason="caldav (test-only client) is in the test extras")
     data = tmp_path / "data"
     port, wport = free_port(), free_port()
@@ -190,6 +190,13 @@ webdav_port = {wport}
             deadlines = next(c for name, c in cals.items() if name.startswith("Hạn nhiệm vụ"))
             summaries = [str(e.icalendar_component["SUMMARY"]) for e in deadlines.events()]
         assert any("NV 2" in s for s in summaries) and any("báo cáo hằng năm" in s.lower() for s in summaries)
+
+        # While `serve` holds the ports, a sync uses its servers (same links) instead of moving to free
+        # ports and rewriting every item.
+        capsys.readouterr()
+        assert main(["sync", "--config", str(cfg), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert (result["created"], result["updated"], result["deleted"]) == (0, 0, 0)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
