@@ -238,7 +238,7 @@ class Job:
             "updated": cal.updated + len(share_report.updated),
             "deleted": cal.deleted,
             "unchanged": cal.unchanged,
-            "failed": cal.failed + share_report.failed,
+            "failed": cal.failed + folders.failed + share_report.failed,
             "calendars": cal.calendars,
             "publish_url": cal.publish_url,
             "folders_created": len(folders.created),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -13,6 +12,8 @@ from xml.sax.saxutils import escape
 from connector.dav import xml as dx
 from connector.dav.caldav import normalize_etag, quote_etag
 from connector.dav.http import HttpClient, join_url, url_path
+from connector.dav.pool import run_adaptive
+from connector.errors import ServerError
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +144,15 @@ class WebDAVClient:
         resp = self.http.request("MKCOL", self.url(path), expect=(201, 405))
         return resp.status_code == 201
 
-    def ensure_dirs(self, paths: Iterable[str], existing: set[str], *, parallel: int = 1) -> list[str]:
+    def ensure_dirs(self, paths: Iterable[str], existing: set[str], *, parallel: int = 1,
+                    failed: dict[str, ServerError] | None = None) -> list[str]:
         """Create every missing folder of `paths`, one level at a time, parents first.
 
-        Folders in `existing` are skipped; `existing` is updated. Folders of one level are made up to
-        `parallel` at a time (their parents exist by then). Returns the paths created.
+        Folders in `existing` are skipped; `existing` is updated with those made or found. Folders of one
+        level are made up to `parallel` at a time, fewer while the server is busy (connector.dav.pool).
+        A folder that cannot be made goes into `failed` (path -> error) and the folders below it are not
+        tried; everything else is still made. Without `failed`, the first such error is raised at the end.
+        A 401 or an unreachable server raises at once. Returns the paths created.
         """
         wanted: set[str] = set()
         for p in paths:
@@ -157,15 +162,23 @@ class WebDAVClient:
         levels: dict[int, list[str]] = {}
         for p in sorted(wanted - existing):
             levels.setdefault(p.count("/"), []).append(p)
-        created = []
-        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-            for depth in sorted(levels):
-                batch = levels[depth]
-                for p, made in zip(batch, pool.map(self.mkcol, batch)):
-                    if made:
-                        created.append(p)
-                    existing.add(p)
-        return created
+        errors: dict[str, ServerError] = {} if failed is None else failed
+        created: list[str] = []
+
+        def make(path: str) -> None:
+            if self.mkcol(path):
+                created.append(path)
+            existing.add(path)
+
+        for depth in sorted(levels):
+            batch = [p for p in levels[depth] if not any(p.startswith(f + "/") for f in errors)]
+            done = run_adaptive(batch, make, parallel=parallel, pressure=getattr(self.http, "busy_seen", None))
+            for path, exc in done.failed:
+                log.warning("cannot create folder %s: %s", path, exc)
+                errors[path] = exc
+        if failed is None and errors:
+            raise next(iter(errors.values()))
+        return sorted(created, key=lambda p: (p.count("/"), p))
 
     def put(self, path: str, data: bytes, *, etag: str | None = None, create_only: bool = False,
             content_type: str = "application/octet-stream") -> str | None:

@@ -21,6 +21,7 @@ class FolderReport:
     created: list[str] = field(default_factory=list)
     existing: int = 0
     planned: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # one line per folder that could not be made
 
 
 def desired_folders(root: str, obligations: list[Obligation], extra: list[str] = ()) -> list[str]:
@@ -73,7 +74,11 @@ def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], 
 
 def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation], entries: list[Entry],
                  *, extra: list[str] = (), dry_run: bool = False, parallel: int = 4) -> FolderReport:
-    """Create the folders that are missing; never delete or rename anything."""
+    """Create the folders that are missing; never delete or rename anything.
+
+    A folder that cannot be made (423, 507, 403 ...) is one line in `failed`, the folders below it wait
+    for a later run, and everything else is made; a 401 or an unreachable server raises.
+    """
     report = FolderReport()
     existing = {e.path for e in entries if e.is_dir}
     if entries:  # the listing holds only what is below the root: a non-empty one proves the root and its ancestors
@@ -86,5 +91,9 @@ def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation],
         report.planned = missing
         return report
     if missing:
-        report.created = webdav.ensure_dirs(missing, existing, parallel=parallel)
+        errors: dict = {}
+        report.created = webdav.ensure_dirs(missing, existing, parallel=parallel, failed=errors)
+        for path, exc in errors.items():
+            below = sum(1 for p in missing if p.startswith(path + "/"))
+            report.failed.append(str(exc) + (f" ({below} folders below it not made)" if below else ""))
     return report
