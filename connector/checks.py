@@ -27,6 +27,109 @@ def capability_lines(caps: dict, *, reminders: bool) -> list[tuple[str, bool, st
     ]
 
 
+def _major(version: str) -> int:
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        return 0
+
+
+def _every(seconds: int) -> str:
+    if seconds == 3600:
+        return "hour"
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def sharing_limit_lines(job, version: str) -> list[tuple[str, bool, str, bool]]:
+    """(name, ok, detail, needed) for Nextcloud's per-account sharing limits and what this job needs of them.
+
+    Nextcloud 30 and later (measured on 34) let an account create 20 shares per 10 minutes through OCS and
+    send 20 calendar share requests per hour, of at most 10 groups each; 29 had no such limits. None of
+    them stops the job: a sync shares what the limits allow and later runs finish (exit 1 until then).
+    """
+    import math
+
+    from connector.render.ical import build_desired
+    from connector.sync import shares
+
+    major = _major(version)
+    if major and major < 30:
+        return [("sharing limits", True, f"none on Nextcloud {major} (later versions limit shares per account)", False)]
+    cfg = job.cfg.plan
+    folder_need = len(cfg.coordinator_groups) + len(job.units) + sum(1 for u in job.units if u.file_drop)
+    calendars, _ = build_desired(job.plan, job.units, job.obligations, coordinator_groups=cfg.coordinator_groups,
+                                 publish=cfg.publish)
+    cal_need = sum(math.ceil(len(c.share_groups) / shares.nccal.MAX_SHARE_ELEMENTS) for c in calendars)
+    folder_runs = math.ceil(folder_need / 20)
+    lines = [("folder share limit", folder_need <= 20,
+              f"Nextcloud lets one account create 20 shares per 10 minutes (by default); a first sync needs "
+              f"{folder_need}" + (f", done in {folder_runs} runs at least 10 minutes apart" if folder_runs > 1 else "")
+              + "; to raise it, in config.php: 'ratelimit_overwrite' => ['files_sharing.shareapi.createshare' => "
+              f"['user' => ['limit' => {max(100, math.ceil(folder_need / 50) * 50)}, 'period' => 600]]]", False)]
+    read = job.ocs.app_value("dav", "rateLimitShareAddressbookOrCalendar")  # None: not an admin
+    limit = int(read) if read and read.isdigit() else shares.CALENDAR_SHARE_LIMIT
+    period_read = job.ocs.app_value("dav", "rateLimitPeriodShareAddressbookOrCalendar") if read is not None else None
+    period = int(period_read) if period_read and period_read.isdigit() else shares.CALENDAR_SHARE_PERIOD
+    source = "" if read else " by default" if read is not None else " by default (only an admin can read the setting)"
+    periods = math.ceil(cal_need / limit) if limit > 0 else 1
+    lines.append(("calendar share limit", cal_need <= limit,
+                  f"Nextcloud lets one account send {limit} calendar share requests per {_every(period)}{source}, "
+                  f"{shares.nccal.MAX_SHARE_ELEMENTS} groups each; a first sync needs {cal_need}"
+                  + (f", done over {periods} periods" if periods > 1 else "")
+                  + f"; to raise it: occ config:app:set dav rateLimitShareAddressbookOrCalendar "
+                    f"--value={max(100, cal_need)}", False))
+    return lines
+
+
+def group_creation_lines(job) -> list[tuple[str, bool, str, bool]]:
+    """(name, ok, detail, needed) for the groups the job shares with: do they exist, and can the account
+    create the missing ones? Nextcloud 34 asks for password confirmation to create groups, which an app
+    password cannot give; the probe (a group with an empty name, refused) has no side effects."""
+    from connector.errors import AuthError
+    from connector.sync import shares
+
+    cfg = job.cfg.plan
+    wanted = sorted({u.group for u in job.units} | set(cfg.coordinator_groups))
+    have = set(job.ocs.groups())
+    missing = [g for g in wanted if g not in have]
+    if not cfg.create_groups and not missing:
+        return [("groups", True, f"all {len(wanted)} exist", True)]
+    found = job.ocs.probe_group_creation()
+    admin_password = job.cfg.server.admin_password
+    if found == "confirm" and admin_password:
+        try:
+            found = job.ocs.with_login_password(admin_password).probe_group_creation()
+        except AuthError:
+            return [("group creation", False, "the login password in [server] admin_password_file is refused; "
+                     "correct it" + (f", or run on the server: {shares.occ_group_add_lines(missing)}" if missing else ""),
+                     bool(missing))]
+        via = "with the login password of admin_password_file (Nextcloud asks for password confirmation)"
+    else:
+        via = "with the app password"
+    if not missing:
+        detail = f"all {len(wanted)} groups exist"
+        if found == "confirm":
+            detail += ("; to create new ones Nextcloud asks for password confirmation, which an app password "
+                       "cannot give: set [server] admin_password_file, or create them with occ group:add")
+        return [("group creation", True, detail, False)]
+    gone = f"{len(missing)} of {len(wanted)} groups do not exist"
+    if found == "ok" and cfg.create_groups:
+        return [("group creation", True, f"{gone}; the sync creates them {via}", True)]
+    if found == "ok":
+        return [("groups", False, f"{gone}: set [plan] create_groups = true, or run on the server: "
+                 f"{shares.occ_group_add_lines(missing)}", True)]
+    if found == "confirm":
+        return [("group creation", False, f"{gone} and Nextcloud asks for password confirmation to create them, "
+                 f"which an app password cannot give; {shares.confirmation_advice(missing)}", True)]
+    return [("group creation", False, f"{gone} and the account may not create groups (not an admin); run on the "
+             f"server: {shares.occ_group_add_lines(missing)}", True)]
+
+
+def sharing_checks(job, version: str) -> list[tuple[str, bool, str, bool]]:
+    """The Nextcloud sharing findings of `check`: groups and password confirmation, then sharing limits."""
+    return group_creation_lines(job) + sharing_limit_lines(job, version)
+
+
 def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = False) -> int:
     """Print one ok/missing line per check; exit 0 when everything needed is there, 1 otherwise."""
     from connector.commands import Job
@@ -53,6 +156,9 @@ def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = Fal
                                or (name == "notifications app" and cfg.reminders.enabled)
                                or (name.startswith("public upload") and any(u.file_drop for u in job.units))):
                     needed_ok = False
+            for name, ok, detail, needed in sharing_checks(job, status.get("version") or status.get("versionstring", "")):
+                lines.append((name, ok, detail))
+                needed_ok = needed_ok and (ok or not needed)
         else:
             job.http.request("PROPFIND", job.caldav.home_url, headers={"Depth": "0"}, expect=(207,))
             lines.append(("CalDAV", True, job.caldav.home_url))

@@ -35,6 +35,12 @@ def remote_files(entries: list[Entry], root: str) -> list[RemoteFile]:
     return files
 
 
+def remote_folders(entries: list[Entry], root: str) -> dict[str, str | None]:
+    """Folders under the plan's root (paths relative to it) -> their file ids (None where the server has none)."""
+    prefix = root.strip("/") + "/"
+    return {e.path[len(prefix):]: e.file_id for e in entries if e.is_dir and e.path.startswith(prefix)}
+
+
 def register_digest(reg: Register) -> str:
     """A hash of what the register says, without the time it was generated."""
     doc = register_to_json(reg)

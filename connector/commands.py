@@ -19,7 +19,9 @@ from connector.errors import ConfigError
 from connector.lock import RunLock
 from connector.log import report_failure
 from connector.models import Obligation, Plan, Unit
+from connector.register.status import drop_note
 from connector.state import State, atomic_write, default_state_dir
+from connector.text import nfc
 
 log = logging.getLogger("plan-connector")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -117,6 +119,10 @@ class Job:
         self.caldav = CalDAVClient(self.http, home)
         self.webdav = WebDAVClient(self.http, files_root)
         self.files_root = files_root
+        from connector.links import Links
+
+        self.links = Links(nextcloud=(s.web_url or s.url) if s.kind == "nextcloud" else None,
+                           web_base=s.web_url or files_root)
         self.ocs = None
         if s.kind == "nextcloud":
             from connector.nextcloud.ocs import OCSClient
@@ -135,11 +141,11 @@ class Job:
 
     # -- helpers ------------------------------------------------------------------------------
     def folder_url(self, folder: str) -> str | None:
-        """A link people can open for an obligation folder (relative to the plan's root)."""
-        path = f"{self.root}/{folder}".strip("/")
-        if self.cfg.server.kind == "nextcloud":
-            return f"{self.cfg.server.url.rstrip('/')}/apps/files/?dir=/{quote(path)}"
-        return self.files_root + "/".join(quote(p, safe="") for p in path.split("/"))
+        """The link people open for a folder relative to the plan's root (see connector.links), None while
+        unknown; on Nextcloud none for the root itself, which the units' members cannot open."""
+        if self.ocs is not None and not folder.strip("/"):
+            return None
+        return self.links.url(f"{self.root}/{folder}")
 
     def unit_folders(self) -> dict[str, str]:
         """unit id -> its folder under the plan's root (the one in use, see adopt_folders)."""
@@ -151,8 +157,26 @@ class Job:
         return folders
 
     def list_report_tree(self):
-        """Everything under the plan's report root: one PROPFIND Depth infinity ([] before the first sync)."""
-        return self.webdav.list_tree(self.root)
+        """Everything under the plan's report root: one PROPFIND Depth infinity ([] before the first sync).
+        The file ids it gives are learnt for links."""
+        entries = self.webdav.list_tree(self.root, include_self=True)
+        self.links.learn(entries)
+        root = nfc(self.root).strip("/")
+        return [e for e in entries if e.path != root]
+
+    def make_folders(self, entries):
+        """Create the missing report folders (a FolderReport) and learn their ids for links: from the MKCOL
+        answers, else (a server that names none, on Nextcloud only) from one more listing."""
+        from connector.sync.folders import sync_folders
+
+        report = sync_folders(self.webdav, self.root, self.obligations, entries,
+                              extra=[self.cfg.plan.register_folder], dry_run=self.dry_run,
+                              parallel=self.cfg.sync.parallel)
+        self.links.learn_ids(self.webdav.created_ids)
+        if (self.ocs is not None and not self.dry_run
+                and any(self.links.file_id(f"{self.root}/{ob.folder}") is None for ob in self.obligations)):
+            self.links.learn(self.webdav.list_tree(self.root, include_self=True))
+        return report
 
     def adopt_folders(self, entries) -> None:
         """Point the obligations at the folders units already use (see sync.folders.adopt_existing_folders)
@@ -196,8 +220,9 @@ class Job:
         options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
         calendars, items = build_desired(self.plan, self.units, self.obligations, options, completions=completions,
                                          coordinator_groups=cfg.coordinator_groups, publish=cfg.publish)
-        sharing = CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"),
-                                  dry_run=self.dry_run) if self.ocs is not None else None
+        sharing = CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"), dry_run=self.dry_run,
+                                  limits=self.state.section("share_limits"), ocs=self.ocs,
+                                  absent_groups=getattr(self, "absent_groups", ())) if self.ocs is not None else None
         cal_sync = CalendarSync(self.caldav, self.state.section("calendars"), self.code,
                                 parallel=self.cfg.sync.parallel, dry_run=self.dry_run, force=self.force,
                                 max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing)
@@ -210,7 +235,6 @@ class Job:
     def sync(self, completions: dict | None = None, entries=None) -> dict:
         """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""
         from connector.sync import shares
-        from connector.sync.folders import sync_folders
 
         cfg = self.cfg.plan
         nextcloud = self.ocs is not None
@@ -223,20 +247,26 @@ class Job:
                                      "(groups, sharing, publishing) skipped")
         share_report = shares.ShareReport()
         if nextcloud and cfg.create_groups:
-            shares.ensure_groups(self.ocs, sorted({u.group for u in self.units} | set(cfg.coordinator_groups)),
-                                 dry_run=self.dry_run, report=share_report)
+            self.absent_groups = shares.ensure_groups(
+                self.ocs, sorted({u.group for u in self.units} | set(cfg.coordinator_groups)), dry_run=self.dry_run,
+                report=share_report, admin_password=self.cfg.server.admin_password)
+        folders = self.make_folders(entries)  # first: events and to-dos link the folders by their ids
         cal = self.sync_calendars(completions)
-        folders = sync_folders(self.webdav, self.root, self.obligations, entries,
-                               extra=[self.cfg.plan.register_folder], dry_run=self.dry_run,
-                               parallel=self.cfg.sync.parallel)
         if nextcloud:
-            shares.sync_folder_shares(self.ocs, self.root, self.units, self.unit_folders(), cfg.coordinator_groups,
-                                      file_drop_expire=cfg.file_drop_expire, file_drop_note=cfg.file_drop_note,
-                                      dry_run=self.dry_run, report=share_report)
+            try:  # the shares made (to withdraw later) and the limits met are remembered in the state
+                shares.sync_folder_shares(self.ocs, self.root, self.units, self.unit_folders(), cfg.coordinator_groups,
+                                          file_drop_expire=cfg.file_drop_expire, file_drop_note=drop_note(cfg.file_drop_note),
+                                          dry_run=self.dry_run, report=share_report,
+                                          made=self.state.section("folder_shares"),
+                                          limits=self.state.section("share_limits"),
+                                          absent_groups=getattr(self, "absent_groups", ()))
+            finally:
+                if not self.dry_run:
+                    self.state.save()
         result.update({
             "created": cal.created + len(folders.created) + len(share_report.created),
             "updated": cal.updated + len(share_report.updated),
-            "deleted": cal.deleted,
+            "deleted": cal.deleted + len(share_report.removed),
             "unchanged": cal.unchanged,
             "failed": cal.failed + folders.failed + share_report.failed,
             "calendars": cal.calendars,
@@ -254,7 +284,7 @@ class Job:
 
     def collect(self, as_of: date | None = None, entries=None, out_dir: Path | None = None) -> dict:
         """Read the report tree, compute the register, write it locally and upload it."""
-        from connector.collect import register_digest, remote_files, upload_register
+        from connector.collect import register_digest, remote_files, remote_folders, upload_register
         from connector.register.export import write_all
         from connector.register.status import compute_register
 
@@ -267,7 +297,9 @@ class Job:
         previous = self.last_register()
         reg = compute_register(self.obligations, files, self.units, self.plan, as_of=as_of, now=now,
                                due_soon_days=self.cfg.plan.due_soon_days, previous=previous,
-                               unit_folders=self.unit_folders(), ignored_dirs={self.cfg.plan.register_folder})
+                               unit_folders=self.unit_folders(), ignored_dirs={self.cfg.plan.register_folder},
+                               links=self.folder_url, folders=remote_folders(entries, self.root),
+                               trash_owner=self.cfg.server.user if self.ocs is not None else "")
         out_dir = out_dir or (self.state_dir / "register" / self.code)
         paths = write_all(reg, out_dir, folder_url=self.folder_url)
         if not self.dry_run:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from connector.errors import ConfigError
 from connector.log import register_secret
@@ -29,6 +29,10 @@ class ServerConfig(BaseModel):
     user: str = ""
     password_file: str | None = None
     password: str | None = Field(default=None, exclude=True, repr=False)
+    # Nextcloud 34 asks for password confirmation to create groups, which an app password cannot give:
+    # a file holding the account's login password, used only for that (never for DAV). Optional.
+    admin_password_file: str | None = None
+    _admin_password: str | None = PrivateAttr(default=None)
     caldav_home: str = ""  # kind = "dav": URL of the user's calendar home
     files_root: str = ""  # kind = "dav": URL of the WebDAV folder the plan's tree lives under
     web_url: str = ""  # optional: base of links people click (Nextcloud: <url>/apps/files/?dir=)
@@ -40,6 +44,11 @@ class ServerConfig(BaseModel):
     # Fixed ports keep the links written into events and to-dos stable from run to run.
     caldav_port: int = 5232
     webdav_port: int = 5233
+
+    @property
+    def admin_password(self) -> str | None:
+        """The login password from admin_password_file (for provisioning calls only), or None."""
+        return self._admin_password
 
 
 class PlanConfig(BaseModel):
@@ -60,6 +69,9 @@ class PlanConfig(BaseModel):
 class SyncConfig(BaseModel):
     parallel: int = 4
     max_delete_fraction: float = 0.5
+    # "per_unit": a task list per unit, seen by its group only (a Nextcloud account may own 30 calendars
+    # by default); "shared": one task list for every unit, each to-do tagged with its unit.
+    task_lists: Literal["per_unit", "shared"] = "per_unit"
 
 
 class RemindersConfig(BaseModel):
@@ -178,6 +190,13 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
         except OSError as exc:
             raise ConfigError(f"cannot read the password file: {exc.strerror}", path=s.password_file) from None
     register_secret(s.password)
+    s.admin_password_file = _resolve(base, s.admin_password_file)
+    if s.admin_password_file:
+        try:
+            s._admin_password = Path(s.admin_password_file).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the admin password file: {exc.strerror}", path=s.admin_password_file) from None
+        register_secret(s._admin_password)
     if s.kind != "embedded":
         if not s.url and s.kind == "nextcloud":
             raise ConfigError("server.url is required for kind = \"nextcloud\" (or set PLAN_CONNECTOR_URL)", path=cfg.path)

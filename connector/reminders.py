@@ -6,12 +6,14 @@ What was sent is remembered in the state, so reruns never repeat a notice.
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from connector.errors import AuthError, ServerError, UnreachableError
 from connector.models import Status
 
 log = logging.getLogger("plan-connector.reminders")
 
+DIGEST_OVER = 3  # more reminders than this for one member at one stage come as one notice
 STAGES = {Status.DUE_SOON: "Sắp đến hạn", Status.OVERDUE: "Quá hạn chưa hoàn thành"}
 
 
@@ -34,6 +36,21 @@ def message(row, stage: str, plan_title: str) -> tuple[str, str]:
     return short[:255], long[:4000]
 
 
+def digest(rows, stage: str, plan_title: str) -> tuple[str, str]:
+    """One notice for many obligations of one unit at the same stage."""
+    unit = rows[0].unit_name
+    short = f"{stage}: {len(rows)} nghĩa vụ của {unit}"
+    lines = [plan_title, f"Đơn vị: {unit}", ""]
+    for r in sorted(rows, key=lambda r: (r.due or date.max, r.task)):
+        due = r.due.strftime("%d/%m/%Y") if r.due else "không có hạn"
+        what = f"NV {r.task} – {r.task_title}" if r.task else f"Báo cáo hằng năm {r.period}"
+        lines.append(f"- {what} (hạn {due}): {r.folder}")
+    long = "\n".join(lines)
+    if len(long) > 4000:
+        long = long[:3990].rsplit("\n", 1)[0] + "\n…"
+    return short[:255], long
+
+
 def send_reminders(job, register, *, dry_run: bool | None = None) -> list[str]:
     """Notify group members; returns the reminder keys handled (sent, or listed in a dry run)."""
     dry_run = job.dry_run if dry_run is None else dry_run
@@ -46,44 +63,53 @@ def send_reminders(job, register, *, dry_run: bool | None = None) -> list[str]:
     partial: dict = job.state.section("reminders_partial")
     todo = pending_reminders(register, sent)
     groups = {u.id: u.group for u in job.units}
-    members: dict[str, list[str]] = {}
+    batches: dict[tuple[str, str], list[tuple[str, object]]] = {}  # (group, stage) -> [(key, row)]
+    for key, stage, row in todo:
+        gid = groups.get(row.unit)
+        if gid is not None:
+            batches.setdefault((gid, stage), []).append((key, row))
     handled = []
+    members_of: dict[str, list[str]] = {}
     try:
-        for key, stage, row in todo:
-            short, long = message(row, stage, register.plan_title)
-            gid = groups.get(row.unit)
-            if gid is None:
-                continue
+        for (gid, stage), items in batches.items():
             if dry_run:
-                print(f"would notify group {gid}: {short}")
-                handled.append(key)
+                for key, row in items:
+                    print(f"would notify group {gid}: {message(row, stage, register.plan_title)[0]}")
+                    handled.append(key)
                 continue
             try:
-                if gid not in members:
-                    members[gid] = job.ocs.group_members(gid)
+                members = members_of[gid] if gid in members_of else members_of.setdefault(gid, job.ocs.group_members(gid))
             except (AuthError, UnreachableError):
                 raise
             except ServerError as exc:
-                log.warning("reminder %s not sent: %s", key, exc)
+                log.warning("reminders to group %s not sent: %s", gid, exc)
                 continue
-            complete = True
-            for uid in members[gid]:
-                if uid in partial.get(key, []):
+            failed: set[str] = set()
+            for uid in members:
+                pending = [(k, r) for k, r in items if uid not in partial.get(k, [])]
+                if not pending:
                     continue
-                try:
-                    job.ocs.notify(uid, short, long)
-                except (AuthError, UnreachableError):
-                    raise
-                except ServerError as exc:
-                    log.warning("reminder %s not sent to %s: %s", key, uid, exc)
-                    complete = False
+                # An old plan can owe dozens at once: beyond DIGEST_OVER, one notice lists them all.
+                notices = ([(pending, digest([r for _, r in pending], stage, register.plan_title))]
+                           if len(pending) > DIGEST_OVER else
+                           [([(k, r)], message(r, stage, register.plan_title)) for k, r in pending])
+                for covered, (short, long) in notices:
+                    try:
+                        job.ocs.notify(uid, short, long)
+                    except (AuthError, UnreachableError):
+                        raise
+                    except ServerError as exc:
+                        log.warning("reminder %s not sent to %s: %s", ", ".join(k for k, _ in covered), uid, exc)
+                        failed.update(k for k, _ in covered)
+                        continue
+                    for k, _ in covered:
+                        partial.setdefault(k, []).append(uid)
+            for key, _row in items:
+                if key in failed:
                     continue
-                partial.setdefault(key, []).append(uid)
-            if not complete:
-                continue
-            sent[key] = register.generated_at.isoformat()
-            partial.pop(key, None)
-            handled.append(key)
+                sent[key] = register.generated_at.isoformat()
+                partial.pop(key, None)
+                handled.append(key)
     finally:
         if not dry_run:  # also when cut short: what went out is remembered
             job.state.save()

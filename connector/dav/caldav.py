@@ -1,4 +1,5 @@
-"""CalDAV: list calendars, create one, list/fetch/put/delete items with ETags and sync tokens."""
+"""CalDAV: list calendars (apart from those in a trash bin), create, rename, delete or restore one,
+list/fetch/put/delete items with ETags and sync tokens."""
 from __future__ import annotations
 
 import logging
@@ -9,15 +10,23 @@ from xml.sax.saxutils import escape
 
 from connector.dav import xml as dx
 from connector.dav.http import HttpClient, join_url
+from connector.errors import RateLimited
 
 log = logging.getLogger(__name__)
 
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
 
 _CALENDARS_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" xmlns:oc="http://owncloud.org/ns">
-  <d:prop><d:displayname/><d:resourcetype/><cs:getctag/><d:sync-token/><c:supported-calendar-component-set/><cs:publish-url/><oc:invite/></d:prop>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" xmlns:oc="http://owncloud.org/ns" xmlns:n="http://nextcloud.com/ns">
+  <d:prop><d:displayname/><d:resourcetype/><cs:getctag/><d:sync-token/><c:supported-calendar-component-set/><cs:publish-url/><oc:invite/><oc:owner-principal/><n:deleted-at/></d:prop>
 </d:propfind>"""
+
+# Nextcloud's trash bin (note: nextcloud.com, not the nextcloud.org of other Nextcloud properties).
+NC_COM = "http://nextcloud.com/ns"
+_DELETED_CALENDAR = f"{{{NC_COM}}}deleted-calendar"
+_DELETED_AT = f"{{{NC_COM}}}deleted-at"
+_SUBSCRIBED = f"{{{dx.CS}}}subscribed"
+BIRTHDAY_CALENDAR = "contact_birthdays"  # made by Nextcloud, not counted against the calendar limit
 
 _ETAG_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:resourcetype/></d:prop></d:propfind>"""
@@ -75,6 +84,29 @@ class CalendarInfo:
     components: frozenset[str]
     publish_url: str | None = None
     invites: list[tuple[str, str]] = field(default_factory=list)  # (principal href, "read" | "read-write")
+    owner: str | None = None  # owner principal (Nextcloud: "principals/users/<uid>"), when the server says
+    deleted_at: str | None = None  # Nextcloud: when it went to the trash bin (deleted calendars only)
+
+
+class CalendarHome(dict):
+    """The live calendars of a home by last path segment (what `CalDAVClient.calendars` returns).
+
+    `deleted`: calendars in Nextcloud's trash bin (resource type nc:deleted-calendar), kept apart because
+    they are not usable: writes into them succeed and nobody sees them. `subscriptions`: how many
+    subscriptions the home holds (they count against Nextcloud's calendar limit).
+    """
+
+    def __init__(self, live=(), *, deleted: dict[str, CalendarInfo] | None = None, subscriptions: int = 0):
+        super().__init__(live)
+        self.deleted: dict[str, CalendarInfo] = deleted or {}
+        self.subscriptions = subscriptions
+
+    def owned_count(self, owner: str | None = None) -> int:
+        """Calendars and subscriptions that count against Nextcloud's per-account limit: the account's own
+        calendars, live or in the trash bin, without the birthday calendar, plus its subscriptions."""
+        own = [c for c in [*self.values(), *self.deleted.values()]
+               if c.name != BIRTHDAY_CALENDAR and (owner is None or c.owner in (None, owner))]
+        return len(own) + self.subscriptions
 
 
 @dataclass
@@ -93,14 +125,23 @@ class CalDAVClient:
         self.home_url = home_url if home_url.endswith("/") else home_url + "/"
 
     # -- calendars -----------------------------------------------------------------------------
-    def calendars(self) -> dict[str, CalendarInfo]:
-        """The calendar collections in the home (one PROPFIND Depth 1), keyed by last path segment."""
+    def calendars(self) -> CalendarHome:
+        """The calendar collections in the home (one PROPFIND Depth 1), keyed by last path segment.
+
+        Calendars in Nextcloud's trash bin come back apart, in `.deleted`.
+        """
         resp = self.http.request("PROPFIND", self.home_url, headers={**_XML, "Depth": "1"},
                                  data=_CALENDARS_PROPFIND.encode(), expect=(207,))
-        out: dict[str, CalendarInfo] = {}
+        home = CalendarHome()
         for r in dx.parse_multistatus(resp.content).responses:
             rt = r.props.get(dx.clark("d:resourcetype"))
-            if rt is None or rt.find(dx.clark("c:calendar")) is None:
+            if rt is None:
+                continue
+            if rt.find(_SUBSCRIBED) is not None:
+                home.subscriptions += 1
+                continue
+            deleted = rt.find(_DELETED_CALENDAR) is not None
+            if not deleted and rt.find(dx.clark("c:calendar")) is None:
                 continue
             href = canonical_href(self.home_url, r.href).rstrip("/") + "/"
             name = r.href.rstrip("/").rsplit("/", 1)[-1]
@@ -108,11 +149,20 @@ class CalDAVClient:
             components = frozenset(c.get("name", "").upper() for c in comps) if comps is not None else frozenset()
             publish = r.props.get(dx.clark("cs:publish-url"))
             publish_url = (publish.findtext(dx.clark("d:href")) or "").strip() or None if publish is not None else None
-            out[name] = CalendarInfo(
+            owner = r.props.get(dx.clark("oc:owner-principal"))
+            info = CalendarInfo(
                 href=href, name=name, displayname=r.text("d:displayname"), ctag=r.text("cs:getctag"),
                 sync_token=r.text("d:sync-token"), components=components, publish_url=publish_url,
-                invites=_invites(r.props.get(dx.clark("oc:invite"))))
-        return out
+                invites=_invites(r.props.get(dx.clark("oc:invite"))),
+                owner=_principal(owner) if owner is not None else None,
+                deleted_at=r.text(_DELETED_AT) if deleted else None)
+            (home.deleted if deleted else home)[name] = info
+        return home
+
+    @property
+    def principal(self) -> str:
+        """The owner principal of this home as Nextcloud names it: "principals/users/<uid>"."""
+        return "principals/users/" + dx.href_path(self.home_url).rstrip("/").rsplit("/", 1)[-1]
 
     def create_calendar(self, name: str, displayname: str, *, description: str = "",
                         components: tuple[str, ...] = ("VEVENT", "VTODO"), color: str | None = None) -> str:
@@ -136,12 +186,42 @@ class CalDAVClient:
                 + "".join(props) + "</d:prop></d:set></c:mkcalendar>")
         resp = self.http.request("MKCALENDAR", href, headers=_XML, data=body.encode(),
                                  expect=(201, 200, 403, 405, 409))
+        if resp.status_code == 403 and b"Calendar limit reached" in (resp.content or b""):
+            # Nextcloud's cap on calendars + subscriptions per account (dav maximumCalendarsSubscriptions).
+            error = self.http.error_for(resp, "MKCALENDAR", href)
+            raise RateLimited(str(error), status=403, method="MKCALENDAR", url=error.url)
         # "Already exists" is 405 on Nextcloud, 409 on Radicale, 403 per RFC 4791; 403/409 can also
         # mean something else (no home, no right), so those are only accepted for an existing calendar.
         if resp.status_code in (403, 409) and not self._is_calendar(href):
             raise self.http.error_for(resp, "MKCALENDAR", href)
         if resp.status_code != 201:
             log.debug("calendar %s already exists", name)
+        return href
+
+    def set_displayname(self, href: str, displayname: str) -> None:
+        """PROPPATCH a calendar's display name (what calendar apps show)."""
+        body = ('<?xml version="1.0" encoding="utf-8"?>\n<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>'
+                f"<d:displayname>{escape(displayname)}</d:displayname></d:prop></d:set></d:propertyupdate>")
+        self.http.request("PROPPATCH", href, headers=_XML, data=body.encode("utf-8"), expect=(200, 207))
+
+    def delete_calendar(self, href: str, *, permanently: bool = False) -> None:
+        """Delete a calendar; one already gone is fine.
+
+        Nextcloud moves a deleted calendar to its trash bin for 30 days (where it still counts against
+        the account's calendar limit); `permanently` removes it for good (X-NC-CalDAV-No-Trashbin), also
+        one already in the trash bin. Other servers ignore the header.
+        """
+        headers = {"X-NC-CalDAV-No-Trashbin": "1"} if permanently else {}
+        self.http.request("DELETE", href, headers=headers, expect=(200, 204, 404))
+
+    def restore_calendar(self, name: str) -> str:
+        """Bring a calendar back from Nextcloud's trash bin, with its items and shares.
+
+        MOVE of the deleted calendar to <home>/trashbin/restore/<name>; returns the calendar's href.
+        """
+        href = join_url(self.home_url, name) + "/"
+        self.http.request("MOVE", href, headers={"Destination": join_url(self.home_url, "trashbin", "restore", name)},
+                          expect=(201, 204))
         return href
 
     def _is_calendar(self, href: str) -> bool:
@@ -265,6 +345,12 @@ def _invalid_token(resp) -> bool:
     if resp.status_code in (412, 418):
         return True
     return 400 <= resp.status_code < 500 and b"valid-sync-token" in (resp.content or b"")
+
+
+def _principal(el) -> str | None:
+    """An owner-principal property: text ("principals/users/x") or a <d:href> inside; no slashes at the ends."""
+    path = dx.href_path((el.findtext(dx.clark("d:href")) or el.text or "").strip()).strip("/")
+    return path[path.find("principals/"):] if "principals/" in path else (path or None)
 
 
 def _invites(el) -> list[tuple[str, str]]:

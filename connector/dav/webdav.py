@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -55,6 +56,12 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+def file_id_header(value: str | None) -> str | None:
+    """The file id in Nextcloud's `OC-FileId` header ("00000073ocabs7kr18d9" -> "73"), else None."""
+    m = re.match(r"0*(\d+)", value or "")
+    return m.group(1) if m else None
+
+
 def _http_date(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -72,6 +79,7 @@ class WebDAVClient:
         self.http = http
         self.root_url = root_url if root_url.endswith("/") else root_url + "/"
         self._root_path = _norm(url_path(self.root_url))
+        self.created_ids: dict[str, str] = {}  # path -> file id of the folders this client made (Nextcloud)
 
     def url(self, path: str) -> str:
         """Absolute URL of a path relative to the root (segments percent-encoded)."""
@@ -100,8 +108,9 @@ class WebDAVClient:
         return self.http.request("PROPFIND", self.url(path), headers={**_XML, "Depth": depth},
                                  data=_PROPFIND.encode(), expect=expect)
 
-    def list_tree(self, path: str = "", depth: str = "infinity") -> list[Entry]:
-        """Everything below `path` (not `path` itself), in one PROPFIND when the server allows Depth infinity.
+    def list_tree(self, path: str = "", depth: str = "infinity", *, include_self: bool = False) -> list[Entry]:
+        """Everything below `path` (and `path` itself with include_self), in one PROPFIND when the server
+        allows Depth infinity.
 
         A server that refuses infinity is walked with Depth 1; a missing `path` gives [].
         """
@@ -111,14 +120,14 @@ class WebDAVClient:
             return []
         if resp.status_code == 207:
             entries = [e for r in dx.parse_multistatus(resp.content).responses
-                       if (e := self._entry(r)) is not None and e.path != path]
+                       if (e := self._entry(r)) is not None and (include_self or e.path != path)]
             return sorted(entries, key=lambda e: e.path)
         if depth == "infinity" and (resp.status_code in (400, 501) or b"propfind-finite-depth" in resp.content):
             log.info("server refuses Depth infinity on %s; walking folder by folder", path or "/")
-            return self._walk(path)
+            return self._walk(path, include_self)
         raise self.http.error_for(resp, "PROPFIND", self.url(path))
 
-    def _walk(self, path: str) -> list[Entry]:
+    def _walk(self, path: str, include_self: bool = False) -> list[Entry]:
         out: list[Entry] = []
         todo = [path]
         while todo:
@@ -128,10 +137,10 @@ class WebDAVClient:
                 continue
             for r in dx.parse_multistatus(resp.content).responses:
                 e = self._entry(r)
-                if e is None or e.path == folder:
+                if e is None or (e.path == folder and not (include_self and folder == path)):
                     continue
                 out.append(e)
-                if e.is_dir:
+                if e.is_dir and e.path != folder:
                     todo.append(e.path)
         return sorted(out, key=lambda e: e.path)
 
@@ -142,6 +151,8 @@ class WebDAVClient:
     def mkcol(self, path: str) -> bool:
         """Create one folder: True if created, False if it already existed (405). A missing parent raises (409)."""
         resp = self.http.request("MKCOL", self.url(path), expect=(201, 405))
+        if resp.status_code == 201 and (fid := file_id_header(resp.headers.get("OC-FileId"))):
+            self.created_ids[_norm(path)] = fid  # Nextcloud names the new folder's id: links need no PROPFIND
         return resp.status_code == 201
 
     def ensure_dirs(self, paths: Iterable[str], existing: set[str], *, parallel: int = 1,

@@ -1,7 +1,10 @@
-"""Nextcloud calendar sharing and publishing (owncloud-namespace POST bodies on the calendar URL)."""
+"""Nextcloud calendar sharing and publishing (owncloud-namespace POST bodies on the calendar URL).
+
+Shares go out in batches of at most 10 groups: Nextcloud 34 refuses larger requests.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from xml.sax.saxutils import escape
 
 from connector.dav.caldav import CalendarInfo
@@ -9,6 +12,8 @@ from connector.dav.http import HttpClient
 
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
 GROUP_PRINCIPAL = "principal:principals/groups/"
+# Nextcloud 34: "share is limited to 10 set or remove elements" (400) per request.
+MAX_SHARE_ELEMENTS = 10
 
 
 def _share_body(inner: str) -> bytes:
@@ -18,26 +23,49 @@ def _share_body(inner: str) -> bytes:
 
 
 def share_calendar(http: HttpClient, cal_href: str, group_ids: Iterable[str], *,
-                   read_write: bool = False, summary: str | None = None) -> None:
-    """Share a calendar with groups in ONE request (read-only unless read_write)."""
-    sets = []
-    for gid in group_ids:
-        parts = [f"<d:href>{escape(GROUP_PRINCIPAL + gid)}</d:href>"]
-        if summary:
-            parts.append(f"<oc:summary>{escape(summary)}</oc:summary>")
-        if read_write:
-            parts.append("<oc:read-write/>")
-        sets.append("<oc:set>" + "".join(parts) + "</oc:set>")
-    if sets:
-        http.request("POST", cal_href, headers=_XML, data=_share_body("".join(sets)), expect=(200, 204))
+                   read_write: bool = False, summary: str | None = None,
+                   on_batch: Callable[[list[str], list[str]], None] | None = None) -> None:
+    """Share a calendar with groups (read-only unless read_write), at most 10 groups per request."""
+    update_shares(http, cal_href, add=group_ids, read_write=read_write, summary=summary, on_batch=on_batch)
 
 
-def unshare_calendar(http: HttpClient, cal_href: str, group_ids: Iterable[str]) -> None:
-    """Withdraw a calendar share from groups in one request."""
-    removes = "".join(f"<oc:remove><d:href>{escape(GROUP_PRINCIPAL + gid)}</d:href></oc:remove>"
-                      for gid in group_ids)
-    if removes:
-        http.request("POST", cal_href, headers=_XML, data=_share_body(removes), expect=(200, 204))
+def unshare_calendar(http: HttpClient, cal_href: str, group_ids: Iterable[str], *,
+                     on_batch: Callable[[list[str], list[str]], None] | None = None) -> None:
+    """Withdraw a calendar share from groups, at most 10 groups per request."""
+    update_shares(http, cal_href, remove=group_ids, on_batch=on_batch)
+
+
+def share_batches(add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[tuple[list[str], list[str]]]:
+    """(add, remove) per request: removals first, then additions, at most MAX_SHARE_ELEMENTS in each."""
+    elements = [("remove", g) for g in remove] + [("set", g) for g in add]
+    batches = []
+    for i in range(0, len(elements), MAX_SHARE_ELEMENTS):
+        chunk = elements[i:i + MAX_SHARE_ELEMENTS]
+        batches.append(([g for kind, g in chunk if kind == "set"], [g for kind, g in chunk if kind == "remove"]))
+    return batches
+
+
+def update_shares(http: HttpClient, cal_href: str, *, add: Iterable[str] = (), remove: Iterable[str] = (),
+                  read_write: bool = False, summary: str | None = None,
+                  on_batch: Callable[[list[str], list[str]], None] | None = None) -> None:
+    """Add and withdraw group shares of a calendar, as few requests as Nextcloud allows.
+
+    Nextcloud 34 refuses a request with more than 10 set/remove elements (400), and counts every
+    request against the account's share-request limit (429 RateLimited). `on_batch(added, removed)`
+    runs after each accepted request, so a caller stopped half-way knows what went through.
+    """
+    for sets, removes in share_batches(add, remove):
+        inner = "".join(f"<oc:remove><d:href>{escape(GROUP_PRINCIPAL + gid)}</d:href></oc:remove>" for gid in removes)
+        for gid in sets:
+            parts = [f"<d:href>{escape(GROUP_PRINCIPAL + gid)}</d:href>"]
+            if summary:
+                parts.append(f"<oc:summary>{escape(summary)}</oc:summary>")
+            if read_write:
+                parts.append("<oc:read-write/>")
+            inner += "<oc:set>" + "".join(parts) + "</oc:set>"
+        http.request("POST", cal_href, headers=_XML, data=_share_body(inner), expect=(200, 204))
+        if on_batch is not None:
+            on_batch(sets, removes)
 
 
 def publish_calendar(http: HttpClient, cal_href: str) -> None:

@@ -16,6 +16,11 @@ routed through the connector's own HttpClient/Session. Its known defects and how
 - create_share has no expireDate/note/label, update_share allows one field per request and
   always sends `expireDate=` (which clears an expiry set at creation). -> those calls go through
   `_call`, the same Session without the wrapper.
+
+Nextcloud 34 answers two things a client must tell apart from plain failures: `429` on share creation
+(20 per account per 10 minutes; an empty body, no Retry-After) -> RateLimited from the HTTP layer, and
+`403 "Password confirmation is required"` on group creation with an app password ->
+PasswordConfirmationRequired (decoded here, from the OCS envelope).
 """
 from __future__ import annotations
 
@@ -29,12 +34,15 @@ from nextcloud.api_wrappers.group import Group
 from nextcloud.api_wrappers.share import Share as _ShareWrapper
 from pydantic import BaseModel, field_validator
 
-from connector.dav.http import HttpClient, url_path
-from connector.errors import ServerError
+from connector.dav.http import HttpClient, make_session, url_path
+from connector.errors import PasswordConfirmationRequired, ServerError
 
 OCS_HEADERS = {"OCS-APIRequest": "true", "Accept": "application/json"}
 # OCS answers failures with a JSON body (HTTP 400/403/404 on v2): read it instead of raising early.
-_OCS_EXPECT = tuple(s for s in range(200, 500) if s != 401)
+# 401 and 429 (no OCS body) are left to the HTTP layer: AuthError, RateLimited.
+_OCS_EXPECT = tuple(s for s in range(200, 500) if s not in (401, 429))
+# The message of Nextcloud's NotConfirmedException, in the OCS envelope of a 403.
+_NOT_CONFIRMED = "password confirmation is required"
 
 SHARES_API = "/ocs/v2.php/apps/files_sharing/api/v1"
 SHARE_GROUP = 1
@@ -50,6 +58,7 @@ class Share(BaseModel):
     id: str
     share_type: int
     share_with: str | None = None
+    uid_owner: str | None = None  # who made the share (the connector's account, or a person)
     permissions: int
     path: str
     token: str | None = None
@@ -137,6 +146,10 @@ class OCSClient:
         if resp.status_code < 400 and code in ok_codes:
             return payload["ocs"].get("data")
         message = " ".join(str(meta.get("message") or meta.get("status") or "").split())
+        if resp.status_code == 403 and _NOT_CONFIRMED in message.lower():
+            raise PasswordConfirmationRequired(
+                f"Nextcloud asks for password confirmation (HTTP 403) during {method} {path}: an app password "
+                "cannot give it", ocs_status=code, **kw)
         raise ServerError(f"OCS error {code} (HTTP {resp.status_code}{': ' + message if message else ''}) "
                           f"during {method} {path}", ocs_status=code, **kw)
 
@@ -151,6 +164,25 @@ class OCSClient:
     def capabilities(self) -> dict:
         """The `data` of /cloud/capabilities: {"version": {...}, "capabilities": {...}}."""
         return self._data(self._caps.get_capabilities().raw) or {}
+
+    def with_login_password(self, password: str) -> "OCSClient":
+        """The same server and account through a session of its own that logs in with `password` (the
+        account's login password, for the provisioning calls Nextcloud 34 asks password confirmation for)."""
+        session = make_session(self.http.user, password, verify=self.http.session.verify,
+                               user_agent=self.http.session.headers.get("User-Agent", "plan-connector"))
+        return OCSClient(HttpClient(session, timeout=self.http.timeout), self.base_url)
+
+    def app_value(self, app: str, key: str) -> str | None:
+        """An app setting through the provisioning API (admins only): its value, "" when it is at the
+        default, None when the account may not read it."""
+        path = f"/ocs/v2.php/apps/provisioning_api/api/v1/config/apps/{quote(app, safe='')}/{quote(key, safe='')}"
+        try:
+            data = self._data(self._call("GET", path))
+        except ServerError as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+        return str((data or {}).get("data") or "")
 
     # -- groups --------------------------------------------------------------------------------
     def groups(self, search: str = "") -> list[str]:
@@ -168,6 +200,23 @@ class OCSClient:
                 return False
             raise
         return True
+
+    def probe_group_creation(self) -> str:
+        """May this login create groups? Asks to create a group with an empty name, which Nextcloud
+        refuses without side effects once the caller is allowed to ask: "ok" (OCS 101, invalid name),
+        "confirm" (403 password confirmation required: Nextcloud 34 with an app password) or "forbidden"
+        (403: not an admin)."""
+        try:
+            self._data(self._call("POST", "/ocs/v2.php/cloud/groups", {"groupid": ""}))
+        except PasswordConfirmationRequired:
+            return "confirm"
+        except ServerError as exc:
+            if exc.status == 403:
+                return "forbidden"
+            if exc.ocs_status == 101 or exc.status == 400:
+                return "ok"
+            raise
+        return "ok"  # never seen: an empty name accepted
 
     def group_members(self, gid: str) -> list[str]:
         """User ids in a group."""

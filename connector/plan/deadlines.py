@@ -23,6 +23,11 @@ _LABEL = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _PAREN = re.compile(r"\(([^()\n]+)\)")
+_PERIOD_WORD = re.compile(r"((?:6|sáu)\s+tháng|tổng\s+kết\s+năm|h[ằà]ng\s+tháng|h[ằà]ng\s+quý|h[ằà]ng\s+năm)\s*$",
+                          re.IGNORECASE)
+# A full date after "trước ngày"/"chậm nhất ngày" is a deadline wherever it stands in the sentence.
+_EXPLICIT = re.compile(r"(?:trước|chậm\s+nhất(?:\s+là)?|muộn\s+nhất)\s+ngày\s+\d{1,2}(?:\s*/\s*\d{1,2}\s*/\s*\d{4}"
+                       r"|\s+tháng\s+\d{1,2}\s+năm\s+\d{4})", re.IGNORECASE)
 _ITALIC = re.compile(r"(?<!\*)\*([^*\n]+)\*(?!\*)")
 _CLAUSE_END = re.compile(r"\s*\**\s*(?:[.;,:!?)]|$)")
 _SPLIT = re.compile(r"\s*(?:;|,|\bvà\b|\bsau đó\b)\s*")
@@ -65,8 +70,15 @@ def find_phrases(text: str, vocabulary: Vocabulary) -> list[Found]:
     for regex in (_PAREN, _ITALIC):
         for m in regex.finditer(text):
             phrase = _clean(m.group(1))
+            period = _PERIOD_WORD.search(text, 0, m.start()) if regex is _PAREN else None
+            if period and readable(f"{period.group(1)} {phrase}", vocabulary):
+                phrase = f"{period.group(1)} {phrase}"  # "6 tháng (trước ngày 16/6)" is a yearly report on 16/6
             if free(m.start(), m.end()) and _CLAUSE_END.match(text, m.end()) and readable(phrase, vocabulary):
                 found.append(Found(m.start(), m.end(), phrase, False))
+    for m in _EXPLICIT.finditer(text):
+        phrase = _clean(m.group(0))
+        if free(m.start(), m.end()) and readable(phrase, vocabulary):
+            found.append(Found(m.start(), m.end(), phrase, False))
     for start, end, phrase in _inline_phrases(text, vocabulary):
         if free(start, end):
             found.append(Found(start, end, phrase, False))
@@ -93,16 +105,17 @@ def _inline_phrases(text: str, vocabulary: Vocabulary):
     """
     for clause in _RUNNING_CLAUSE.finditer(text):
         end = clause.end()
-        if end < len(text) and text[end] == "(":
-            continue  # the clause goes on in brackets: not its end
+        before_bracket = end < len(text) and text[end] == "("
         body = clause.group().rstrip(" *")
         end = clause.start() + len(body)
         for word in _WORD.finditer(body):
             start = clause.start() + word.start()
             before = text[clause.start():start].rstrip(" *")
             candidate = _clean(text[start:end])
-            if not candidate or not (before.endswith(",") or _INLINE_OPENER.match(candidate)):
+            if not candidate or not (before.endswith(",") or before.endswith(":") or _INLINE_OPENER.match(candidate)):
                 continue
+            if before_bracket and not (before.endswith(":") or _INLINE_OPENER.match(candidate)):
+                continue  # the clause goes on in brackets: not its end, unless a time word opens it
             if readable(candidate, vocabulary):
                 yield start, end, candidate
                 break
@@ -131,6 +144,11 @@ def stated_years(phrase: str, vocabulary: Vocabulary) -> list[int]:
             for key in ("year", "start_year", "from_year") if (y := m.values.get(key))]
 
 
+_EVENT = re.compile(r"^\s*(?:sau khi|khi|ngay sau khi|theo (?:kế hoạch|tiến độ|lộ trình|yêu cầu|chỉ đạo)|tùy|căn cứ)\b",
+                    re.IGNORECASE)
+_DAILY = re.compile(r"h[ằà]ng ngày|mỗi ngày|lần\s*/\s*ngày|\d+\s*h\s*\d*", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Context:
     """What a phrase needs from its plan: the plan's year, its term and its issue date."""
@@ -145,8 +163,13 @@ def read_milestones(phrase: str, vocabulary: Vocabulary, context: Context, *,
     """The milestone(s) one phrase means; an unreadable phrase is one flagged `unknown` milestone."""
     parts = match_parts(phrase, vocabulary)
     if not parts:
+        reason = "phrase not in the deadline vocabulary; set kind and due in the plan mapping"
+        if _EVENT.match(phrase):
+            reason = "due on an event, not a date; set due in the plan mapping when it is known"
+        elif _DAILY.search(phrase):
+            reason = "a daily (or several times a day) report: not scheduled; track it outside the calendar"
         return [Milestone(phrase=phrase, kind=MilestoneKind.UNKNOWN, clause=clause, line=line, needs_review=True,
-                          flags=["phrase not in the deadline vocabulary; set kind and due in the plan mapping"])]
+                          flags=[reason])]
     return [resolve(part, match, context, clause=clause, line=line) for part, match in parts]
 
 
@@ -158,8 +181,8 @@ def resolve(phrase: str, match: PhraseMatch, context: Context, *, clause: str = 
         if entry.kind == MilestoneKind.ONCE:
             _once(m, entry.due, v, context)
         elif entry.kind == MilestoneKind.ONGOING:
-            year = v.get("start_year") or v.get("year")
-            m.start = date(year, 1, 1) if year else None
+            year = v.get("start_year") or v.get("year") or v.get("from_year")
+            m.start = date(year, v.get("from_month") or 1, v.get("from_day") or 1) if year else None
         elif entry.kind == MilestoneKind.TERM:
             _term(m, entry.due, v, context)
         else:
@@ -184,6 +207,14 @@ def _end_of_month(year: int, month: int) -> date:
 
 def _once(m: Milestone, rule: str, v: dict[str, int], ctx: Context) -> None:
     year = v.get("year")
+    if year is None and ctx.issued is not None and "month" in v:
+        # "trước ngày 05/6": the next such day from the plan's date line
+        year = ctx.issued.year
+        try:
+            if date(year, v["month"], min(v.get("day", 28), 28)) < ctx.issued.replace(day=1) and v["month"] != ctx.issued.month:
+                year += 1
+        except ValueError:
+            pass
     if year is None:
         if ctx.year is None:
             _flag(m, "no year in the phrase and the plan's year is unknown; set due in the plan mapping")
@@ -206,7 +237,8 @@ def _once(m: Milestone, rule: str, v: dict[str, int], ctx: Context) -> None:
     else:  # date
         m.due = date(year, _need(v, "month"), _need(v, "day"))
     if any(k in v for k in ("from_day", "from_month", "from_year")):
-        m.start = date(v.get("from_year") or year, v.get("from_month") or 1, v.get("from_day") or 1)
+        from_year = v.get("from_year") or (year - 1 if v.get("from_month", 1) > (m.due.month if m.due else 12) else year)
+        m.start = date(from_year, v.get("from_month") or 1, v.get("from_day") or 1)
 
 
 def _need(v: dict[str, int], key: str) -> int:
@@ -238,7 +270,8 @@ def _recurring(m: Milestone, rule: str, v: dict[str, int], ctx: Context) -> None
     day = _need(v, "day") if rule == "day_of_month" else None  # "trước ngày 10 hằng tháng"
     if day is not None and not 1 <= day <= 31:
         raise ValueError(f"day {day} of the month")
-    m.rrule = (f"FREQ=MONTHLY;BYMONTHDAY={day}" if day else
+    m.rrule = (f"FREQ=MONTHLY;BYMONTHDAY={day}" if day and step == 1 else
+               f"FREQ=MONTHLY;INTERVAL={step};BYMONTHDAY={day}" if day else
                "FREQ=MONTHLY;BYMONTHDAY=-1" if step == 1 else f"FREQ=MONTHLY;INTERVAL={step};BYMONTHDAY=-1")
     if first_year is None:
         _flag(m, "no start year and the plan's year is unknown; set the plan's year in the mapping")

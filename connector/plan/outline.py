@@ -197,7 +197,7 @@ def candidates(root: Node, prefix: str = "") -> list[Candidate]:
     def visit(node: Node, path: list[str], group: list[str], lead: list[str]) -> None:
         if node is not root and _is_target(node):
             return
-        label = ".".join([*path, node.label]) if node is not root else ".".join(path)
+        label = ".".join(x for x in [*path, node.label] if x)
         unit = _unit_heading(node) if node is not root else []
         numbered_children = [c for c in node.children if c.kind in _NUMBERED or c.kind.startswith("dotted")]
         bullets = [c for c in node.children if c not in numbered_children]
@@ -229,3 +229,8 @@ def candidates(root: Node, prefix: str = "") -> list[Candidate]:
 
     visit(root, [prefix] if prefix else [], [], [])
     return out
+
+
+def prose_candidates(root: Node, prefix: str = "") -> list[Candidate]:
+    """Each paragraph a section writes without a number (a reporting duty in "Chế độ báo cáo")."""
+    return [Candidate([p], prefix, [], [], p.line, p.plain) for p in root.body if p.rows is None and not field_of(p.plain)]

@@ -159,7 +159,12 @@ def _candidates(layout: st.Layout, roles: list[str], after_title: int) -> tuple[
     for p in layout.header:
         if p.rows is not None:
             tables += table_candidates(p.rows, "")
-    organizational = [c for i, r in enumerate(roles) if r == "org" for c in of(i)]
+    organizational = []
+    for i, r in enumerate(roles):
+        if r == "org":
+            tree = ol.build_tree(layout.sections[i].paragraphs)
+            organizational += ol.candidates(tree, layout.sections[i].roman) + ol.prose_candidates(
+                tree, layout.sections[i].roman)
     if tables:
         return tables, organizational
     for wanted in ("task", "secondary", "other"):
@@ -205,6 +210,7 @@ def table_candidates(rows: list[tuple[int, list[str]]], prefix: str) -> list[ol.
         return []
     out: list[ol.Candidate] = []
     group: list[str] = []
+    group_number = ""
     for line, cells in rows[header_at + 1:]:
         def cell(key: str, cells=cells) -> str:
             return cells[cols[key]].strip() if key in cols and cols[key] < len(cells) else ""
@@ -215,7 +221,8 @@ def table_candidates(rows: list[tuple[int, list[str]]], prefix: str) -> list[ol.
             continue  # empty, or the "(1) (2) (3)" row under a header
         if _GROUP_NUMBER.match(number) or len(distinct) == 1 or (
                 content.upper() == content and not any(cell(k) for k in ("lead", "cooperating", "time"))):
-            group = [content if len(distinct) > 1 or not number else content]
+            group = [content]
+            group_number = number if _GROUP_NUMBER.match(number) else ""
             continue
         paragraphs = [st.Paragraph(content, [(0, line)])]
         lead, coop, time, result = cell("lead"), cell("cooperating"), cell("time"), cell("result")
@@ -227,7 +234,7 @@ def table_candidates(rows: list[tuple[int, list[str]]], prefix: str) -> list[ol.
             paragraphs.append(st.Paragraph(f"- Thời gian thực hiện: {time.rstrip('.')}.", [(0, line)]))
         if result:
             paragraphs.append(st.Paragraph(f"- Sản phẩm: {result}", [(0, line)]))
-        label = ".".join(x for x in (prefix, (group[0].split()[0] if False else ""), number) if x)
+        label = ".".join(x for x in (prefix, group_number, number) if x)
         out.append(ol.Candidate(paragraphs, label, list(group), [], line, content))
     return out
 
@@ -333,6 +340,11 @@ def _draft(raw: _RawTask, vocabulary: Vocabulary) -> _Draft:
                 if not lead:
                     lead = un.split_units(m.group("unit"))
             title_text = title_text[:1].upper() + title_text[1:]
+    if not lead and (c is None or not c.lead) and text and un.is_unit_name(text[0]):
+        head = re.split(r"[:;.]", text[0], maxsplit=1)[0]
+        named = un.assignment(head)
+        if named[0] and len(" ".join(named[0])) < len(head):  # "Sở Công Thương tổng hợp báo cáo …"
+            lead, cooperating = named[0], cooperating or named[1]
     draft = _Draft(raw, stream, "\n".join(text), lead, cooperating, find_phrases(stream.text, vocabulary))
     draft.result = "; ".join(result)
     draft.title_text = title_text

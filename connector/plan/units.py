@@ -20,8 +20,8 @@ GAZETTEER_PATH = Path(__file__).resolve().parent.parent / "data" / "units-gazett
 _VERBS = re.compile(
     r"\s+(?:chủ\s+trì|phối\s+hợp|tiến\s+hành|thực\s+hiện|tổ\s+chức\s+(?:thực|triển|rà|các|tuyên)|rà\s+soát|gửi|báo\s+cáo|"
     r"tham\s+mưu|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|hướng\s+dẫn|theo\s+dõi|xây\s+dựng|triển\s+khai|tổng\s+hợp|"
-    r"là\s+cơ\s+quan|căn\s+cứ|trong\s+phạm\s+vi|theo\s+chức\s+năng|được\s+giao|bố\s+trí|cung\s+cấp|đăng\s+tải)\b.*$",
-    re.IGNORECASE)
+    r"là\s+cơ\s+quan|căn\s+cứ|trong\s+phạm\s+vi|theo\s+chức\s+năng|được\s+giao|bố\s+trí|cung\s+cấp|đăng\s+tải)\b.*$")
+# (case-sensitive: "Sở Xây dựng" is a name, "… xây dựng kế hoạch" a clause)
 _MAX_WORDS = 20
 _SEP = re.compile(r"(\s*,\s*|\s+và\s+|\s*;\s*)")
 _COMMA, _AND = "\u241f", "\u241e"  # placeholders that protect separators inside a known name
@@ -50,6 +50,9 @@ def _starts_with(text: str, words: list[str], *, case: bool) -> bool:
 def is_unit_name(text: str) -> bool:
     """True when the text opens with the head of a body's name ("Sở Tài chính", "Ủy ban nhân dân xã")."""
     text = text.strip().removeprefix("Đề nghị ").strip()
+    text = re.sub(r"^(?:Các|các|Thủ trưởng các|Thủ trưởng)\s+(?=\w)", "", text)
+    if text[:1].islower():
+        text = text[:1].upper() + text[1:]
     return _starts_with(text, gazetteer()["heads"], case=True) or _starts_with(text, ["UBND", "BCH", "MTTQ"], case=True)
 
 
@@ -86,7 +89,8 @@ def split_units(value: str) -> list[str]:
         current = parts[0]
         for sep, part in zip(parts[1::2], parts[2::2]):
             part_s = part.strip()
-            new = (part_s[:1].isupper() and (_starts_with(_restore(part_s), g["heads"], case=True)
+            new = (part_s[:1].isupper() and part_s not in g["heads"]
+                   and (_starts_with(_restore(part_s), g["heads"], case=True)
                                              or any(_restore(part_s).startswith(n) for n in g["names"])))
             new = new or (part_s[:1].islower() and current.strip()[:1].isupper()
                           and _starts_with(part_s, g["collective"], case=False))

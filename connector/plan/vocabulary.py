@@ -23,7 +23,7 @@ DUE_RULES: dict[MilestoneKind, set[str]] = {
     MilestoneKind.ONCE: {"end_of_month", "end_of_quarter", "end_of_half", "end_of_year", "dec31", "jun30", "date"},
     MilestoneKind.YEARLY: {"dec31", "jun30", "date"},
     MilestoneKind.HALF_YEARLY: {"period_end"},
-    MilestoneKind.QUARTERLY: {"period_end"},
+    MilestoneKind.QUARTERLY: {"period_end", "day_of_month"},
     MilestoneKind.MONTHLY: {"period_end", "day_of_month"},
     MilestoneKind.ONGOING: {"none"},
     MilestoneKind.TERM: {"term_years", "term_mid", "term_end"},
@@ -64,10 +64,11 @@ class Vocabulary:
     def match(self, phrase: str) -> PhraseMatch | None:
         """The first entry whose regex matches the whole (normalized) phrase, else None."""
         text = normalize_phrase(phrase)
-        for entry in self.entries:
-            found = entry.regex.fullmatch(text)
-            if found:
-                return PhraseMatch(entry, _values(entry, found))
+        for candidate in dict.fromkeys((text, simplify_phrase(text))):
+            for entry in self.entries:
+                found = entry.regex.fullmatch(candidate)
+                if found:
+                    return PhraseMatch(entry, _values(entry, found))
         return None
 
 
@@ -78,6 +79,20 @@ def normalize_phrase(phrase: str) -> str:
     text = re.sub(r"\bhàng(?=\s+(?:năm|quý|tháng|tuần|ngày)\b)", "hằng", text)
     text = re.sub(r"\s+", " ", text)
     return text.strip(" .,;:()[]\"'“”")
+
+
+_HEDGES = re.compile(r"^(?:dự kiến|khoảng|dự kiến trong)\s+|^ngày\s+(?=tháng\b)")
+_TAILS = re.compile(r"\s*(?:\([^()]*\)?|,?\s*hoặc (?:khi có yêu cầu|đột xuất|theo yêu cầu)[^,;]*|,?\s*theo (?:yêu cầu|quy định))$")
+
+
+def simplify_phrase(text: str) -> str:
+    """A normalized phrase without hedges and asides: "dự kiến tháng 11/2025 (sau khi …)" → "tháng 11/2025"."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _HEDGES.sub("", text).strip()
+        text = _TAILS.sub("", text).strip(" .,;:")
+    return text
 
 
 def _number(text: str) -> int | None:

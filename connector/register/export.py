@@ -25,7 +25,7 @@ from connector.state import atomic_write
 JSON_NAME, CSV_NAME, XLSX_NAME, HTML_NAME = "register.json", "register.csv", "register.xlsx", "register.html"
 
 CSV_HEADINGS = ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Tình trạng",
-                "Thời điểm nộp", "Số tệp", "Thư mục"]
+                "Thời điểm nộp", "Số tệp", "Thư mục", "Liên kết", "Ghi chú"]
 ONGOING_VI = "Thường xuyên"
 
 # Fill colours per status (Excel's familiar good/neutral/bad palette).
@@ -40,6 +40,18 @@ STATUS_FILLS = {
 
 def _present_files(row: RegisterRow) -> int:
     return sum(1 for f in row.files if not f.removed)
+
+
+def _row_note(row: RegisterRow) -> str:
+    """What people should know beyond the status: files credited by their name, files gone (and where)."""
+    notes = []
+    credited = [f.name for f in row.files if f.credited_by and not f.removed]
+    if credited:
+        notes.append("Tính theo tên tệp ở thư mục đơn vị: " + ", ".join(credited))
+    for f in row.files:
+        if f.removed:
+            notes.append(f"Đã bị xoá: {f.name}" + (f" ({f.note})" if f.note else ""))
+    return "; ".join(notes)
 
 
 def _dmy(row: RegisterRow) -> str:
@@ -65,7 +77,7 @@ def write_csv(reg: Register, directory: str | Path) -> Path:
     for r in reg.rows:
         submitted = to_local(r.submitted_at).strftime("%d/%m/%Y %H:%M") if r.submitted_at else ""
         writer.writerow([r.unit_name, r.unit, r.task, r.task_title, r.milestone, period_label_vi(r.period),
-                         _dmy(r), r.status_label, submitted, _present_files(r), r.folder])
+                         _dmy(r), r.status_label, submitted, _present_files(r), r.folder, r.url, _row_note(r)])
     return atomic_write(Path(directory) / CSV_NAME, buf.getvalue().encode("utf-8-sig"))
 
 
@@ -101,18 +113,19 @@ def write_xlsx(reg: Register, directory: str | Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Sổ theo dõi"
-    _sheet_table(ws, CSV_HEADINGS, [], [30, 14, 10, 48, 6, 20, 13, 26, 17, 8, 60])
+    _sheet_table(ws, CSV_HEADINGS, [], [30, 14, 10, 48, 6, 20, 13, 26, 17, 8, 60, 40, 50])
     for r in reg.rows:
         ws.append([r.unit_name, r.unit, r.task, r.task_title, r.milestone, period_label_vi(r.period),
                    r.due if r.due else ONGOING_VI, r.status_label, _local_naive(r.submitted_at),
-                   _present_files(r), r.folder])
+                   _present_files(r), r.folder, r.url or None, _row_note(r) or None])
         n = ws.max_row
+        _hyperlink(ws.cell(n, 12))
         ws.cell(n, 7).number_format = "dd/mm/yyyy"
         ws.cell(n, 9).number_format = "dd/mm/yyyy hh:mm"
         ws.cell(n, 8).fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
         if r.removed:
             ws.cell(n, 8).font = Font(italic=True)
-    ws.auto_filter.ref = f"A1:K{ws.max_row}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(CSV_HEADINGS))}{ws.max_row}"
 
     status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
     by_unit = wb.create_sheet("Theo đơn vị")
@@ -131,16 +144,26 @@ def write_xlsx(reg: Register, directory: str | Path) -> Path:
             sheet.cell(1, col).font = Font(bold=True)
 
     loose = wb.create_sheet("Chưa xếp chỗ")
-    _sheet_table(loose, ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú"],
+    _sheet_table(loose, ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú",
+                         "Lý do", "Liên kết"],
                  [[names.get(f.unit, f.unit) if f.unit else "", f.path, f.name, f.size, _local_naive(f.uploaded_at),
-                   "Đã bị xoá" if f.removed else ""] for f in reg.unassigned],
-                 [30, 70, 30, 14, 18, 12])
-    for row in loose.iter_rows(min_row=2, min_col=5, max_col=5):
+                   ("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else "", f.reason, f.url or None]
+                  for f in reg.unassigned],
+                 [30, 70, 30, 14, 18, 30, 50, 40])
+    for row in loose.iter_rows(min_row=2, min_col=5, max_col=8):
         row[0].number_format = "dd/mm/yyyy hh:mm"
+        _hyperlink(row[3])
 
     buf = io.BytesIO()
     wb.save(buf)
     return atomic_write(Path(directory) / XLSX_NAME, buf.getvalue())
+
+
+def _hyperlink(cell) -> None:
+    """Make a cell holding an absolute URL a clickable link."""
+    if isinstance(cell.value, str) and cell.value.startswith(("https://", "http://")):
+        cell.hyperlink = cell.value
+        cell.style = "Hyperlink"
 
 
 def write_html(reg: Register, directory: str | Path, folder_url: Callable[[str], str | None] | None = None) -> Path:

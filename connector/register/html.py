@@ -91,7 +91,12 @@ def _task_name(task: int, titles: dict[int, str]) -> str:
 
 
 def _link(url: str | None, text: str) -> str:
-    return f'<a href="{_e(url)}">{text}</a>' if url else text
+    """A link only where it is absolute: the page is also opened from disk, where a server path leads nowhere."""
+    return f'<a href="{_e(url)}">{text}</a>' if url and url.startswith(("https://", "http://")) else text
+
+
+def _row_url(r: RegisterRow, folder_url: Callable[[str], str | None] | None) -> str | None:
+    return r.url or (folder_url(r.folder) if folder_url else None)
 
 
 def _grid(reg: Register, folder_url: Callable[[str], str | None] | None) -> str:
@@ -133,8 +138,10 @@ def _grid(reg: Register, folder_url: Callable[[str], str | None] | None) -> str:
                 tip += f" ({to_local(r.submitted_at).strftime('%d/%m/%Y %H:%M')})"
             if r.removed:
                 tip += " — tệp đã bị xoá"
+            if any(f.credited_by and not f.removed for f in r.files):
+                tip += " — tính theo tên tệp nộp ở thư mục đơn vị"
             extra = " removed" if r.removed else ""
-            url = folder_url(r.folder) if folder_url else None
+            url = _row_url(r, folder_url)
             cells.append(f'<td class="cell st-{r.status.value}{extra}" data-status="{r.status.value}" '
                          f'title="{_e(tip)}">{_link(url, SYMBOLS[r.status])}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -161,7 +168,7 @@ def _overdue_table(reg: Register, folder_url: Callable[[str], str | None] | None
     body = "".join(
         f"<tr><td>{_e(r.unit_name)}</td><td>{_e(_task_name(r.task, {r.task: r.task_title}))}</td><td>{_e(period_label_vi(r.period))}</td>"
         f'<td>{_dmy(r.due)}</td><td class="num">{(reg.as_of - r.due).days}</td>'
-        f"<td>{_link(folder_url(r.folder) if folder_url else None, _e(r.folder))}</td></tr>"
+        f"<td>{_link(_row_url(r, folder_url), _e(r.folder))}</td></tr>"
         for r in rows)
     return ('<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Hạn</th>'
             f"<th>Số ngày quá hạn</th><th>Thư mục nộp</th></tr></thead><tbody>{body}</tbody></table>")
@@ -173,12 +180,29 @@ def _unassigned_table(reg: Register) -> str:
     names = reg.unit_names()
     body = "".join(
         f"<tr><td>{_e(names.get(f.unit, f.unit) if f.unit else '—')}</td>"
-        f"<td>{_link(f.href or None, _e(f.path))}{' <em>(đã bị xoá)</em>' if f.removed else ''}</td>"
+        f"<td>{_link(f.url, _e(f.path))}{' <em>(đã bị xoá)</em>' if f.removed else ''}</td>"
         f'<td class="num">{f"{f.size:,}".replace(",", ".")}</td>'
-        f"<td>{to_local(f.uploaded_at).strftime('%d/%m/%Y %H:%M') if f.uploaded_at else ''}</td></tr>"
+        f"<td>{to_local(f.uploaded_at).strftime('%d/%m/%Y %H:%M') if f.uploaded_at else ''}</td>"
+        f"<td>{_e(f.note if f.removed and f.note else f.reason)}</td></tr>"
         for f in reg.unassigned)
     return ('<table class="list"><thead><tr><th>Đơn vị (đoán)</th><th>Tệp</th><th>Kích thước (byte)</th>'
-            f"<th>Tải lên lúc</th></tr></thead><tbody>{body}</tbody></table>")
+            f"<th>Tải lên lúc</th><th>Lý do</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def _removed_section(reg: Register) -> str:
+    """Reports filed once and no longer there (deleted, or gone with their folder): the submission stands."""
+    gone = [(r, f) for r in reg.rows for f in r.files if f.removed]
+    if not gone:
+        return ""
+    body = "".join(
+        f"<tr><td>{_e(r.unit_name)}</td><td>{_e(_task_name(r.task, {r.task: r.task_title}))}</td>"
+        f"<td>{_e(period_label_vi(r.period))}</td><td>{_e(f.path)}</td>"
+        f"<td>{to_local(f.uploaded_at).strftime('%d/%m/%Y %H:%M') if f.uploaded_at else ''}</td>"
+        f"<td>{_e(f.note)}</td></tr>"
+        for r, f in gone)
+    return (f"<section><h2>Báo cáo đã nộp nay không còn ({len(gone)})</h2>"
+            '<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Tệp</th><th>Tải lên lúc</th>'
+            f"<th>Ghi chú</th></tr></thead><tbody>{body}</tbody></table></section>")
 
 
 def render_html(reg: Register, folder_url: Callable[[str], str | None] | None = None) -> str:
@@ -220,9 +244,10 @@ def render_html(reg: Register, folder_url: Callable[[str], str | None] | None = 
 <section><h2>Tình hình theo đơn vị</h2>{_grid(reg, folder_url)}<div class="legend">{legend}</div></section>
 <section><h2>Việc quá hạn chưa hoàn thành ({counts[Status.OVERDUE]})</h2>{_overdue_table(reg, folder_url)}</section>
 <section><h2>Tệp chưa xếp đúng thư mục ({len(reg.unassigned)})</h2>{_unassigned_table(reg)}</section>
+{_removed_section(reg)}
 {ignored}
 </main>
-<footer>Tạo tự động bởi plan-connector. Một tệp được tính khi nằm trong thư mục nộp của nhiệm vụ; hạn nộp là hết ngày (giờ Việt Nam).</footer>
+<footer>Tạo tự động bởi plan-connector. Một tệp được tính khi nằm trong thư mục nộp của nhiệm vụ, hoặc ở thư mục của đơn vị với tên bắt đầu bằng số nhiệm vụ («NV03 - …»); hạn nộp là hết ngày (giờ Việt Nam).</footer>
 </body>
 </html>
 """

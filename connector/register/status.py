@@ -4,11 +4,16 @@
 upload folders (longest folder prefix wins, names compared NFC), decides each obligation's
 status as of a date, and carries forward from the previous register every file that has
 since disappeared, so a submission is never forgotten silently.
+
+Files at the top of a unit's folder (where its upload-only link puts them) or of a task folder
+are credited by the naming rule the link's note explains (`DROP_RULE_VI`): the task number in the
+file name ("NV03 - …", "BCHN - …" for the yearly report), the period by time (see `credit_loose`).
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from connector.models import STATUS_LABELS_VI, Obligation, Plan, RemoteFile, Status, Unit
 from connector.render.names import task_number
-from connector.text import nfc
+from connector.text import nfc, slug
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ANNUAL_REPORT_TITLE = "Báo cáo hằng năm"
@@ -27,20 +32,41 @@ SUBMITTED = {Status.SUBMITTED_ON_TIME, Status.SUBMITTED_LATE}
 _IGNORED_NAMES = {".ds_store": "tệp hệ thống macOS", "thumbs.db": "tệp hệ thống Windows",
                   "desktop.ini": "tệp hệ thống Windows"}
 
+# The naming rule for reports filed at the top of a unit's folder, as the upload-only link's note says it.
+DROP_RULE_VI = ("Đặt tên tệp bắt đầu bằng số nhiệm vụ, ví dụ «NV03 - Báo cáo.docx» (báo cáo hằng năm: "
+                "«BCHN - Báo cáo năm 2025.docx»). Tệp được tính cho kỳ sớm nhất của nhiệm vụ mà đơn vị chưa nộp; "
+                "để nộp cho một năm cụ thể, ghi thêm năm: «NV08 - 2024 - Báo cáo.docx».")
+_TASK_IN_NAME = re.compile(r"(?:^|-)(?:nv|nhiem-vu)-?0*(\d{1,3})(?=-|$)")
+_REPORT_IN_NAME = re.compile(r"(?:^|-)(?:bchn|bao-cao-hang-nam)(?=-|$)")
+_YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def drop_note(note: str) -> str:
+    """The note of a unit's folder share and upload-only link: the configured text, then the naming rule."""
+    note = nfc(note).strip()
+    if DROP_RULE_VI in note:
+        return note
+    return f"{note.rstrip('.')}. {DROP_RULE_VI}" if note else DROP_RULE_VI
+
 
 class RegisterFile(BaseModel):
     name: str
     path: str  # relative to the plan's root folder
     size: int
     uploaded_at: datetime | None
-    href: str = ""
+    href: str = ""  # the server's path of the file
+    url: str = ""  # the link people open ("" while unknown, and for removed files)
+    folder_id: str | None = None  # file id of the folder holding it (tells a deleted folder from a moved file)
     removed: bool = False  # no longer listed; kept with its last-seen data
+    note: str = ""  # for people: why it was removed, where it went
+    credited_by: str = ""  # "name" / "task_folder": placed by the naming rule, not by its folder
 
 
 class UnassignedFile(RegisterFile):
     """A file beside rather than inside an obligation folder; unit guessed from the first segment."""
 
     unit: str | None = None
+    reason: str = ""  # for people: why it could not be credited
 
 
 class IgnoredFile(BaseModel):
@@ -57,6 +83,7 @@ class RegisterRow(BaseModel):
     period: str
     due: date | None
     folder: str
+    url: str = ""  # link to the upload folder ("" while unknown)
     status: Status
     submitted_at: datetime | None = None
     files: list[RegisterFile] = Field(default_factory=list)
@@ -201,11 +228,6 @@ def _task_titles(plan: Plan) -> dict[int, str]:
     return titles
 
 
-def _register_file(f: RemoteFile, path: str) -> RegisterFile:
-    uploaded_at = to_local(f.uploaded_at) if f.uploaded_at else None  # aware, so times compare
-    return RegisterFile(name=nfc(f.name), path=path, size=f.size, uploaded_at=uploaded_at, href=f.href)
-
-
 # --- computation -------------------------------------------------------------------------------
 
 def compute_register(
@@ -219,12 +241,20 @@ def compute_register(
     previous: Register | None = None,
     unit_folders: dict[str, str] | None = None,
     ignored_dirs: Iterable[str] = (),
+    links: Callable[[str], str | None] | None = None,
+    folders: Mapping[str, str | None] | None = None,
+    trash_owner: str = "",
 ) -> Register:
     """The register as of a day: one row per obligation with its status and files.
 
-    A file counts for the obligation whose folder is the longest prefix of its path; files
-    uploaded after the end of `as_of` (local) are left out. Files in `ignored_dirs` (folders that
-    are not unit folders, such as the register's own) are skipped without a note.
+    A file counts for the obligation whose folder is the longest prefix of its path; a file at the
+    top of a unit or task folder is credited by the naming rule (`credit_loose`); files uploaded
+    after the end of `as_of` (local) are left out. Files in `ignored_dirs` (folders that are not
+    unit folders, such as the register's own) are skipped without a note.
+
+    `links(path)` gives the link people open for a folder or file (paths relative to the plan's
+    root); `folders` maps the folders listed now to their file ids (None where the server has
+    none): with it, a file that disappeared with its folder says so.
     """
     as_of_end = end_of_day(as_of)
     unit_index = {u.id: i for i, u in enumerate(units)}
@@ -232,6 +262,7 @@ def compute_register(
     titles = _task_titles(plan)
     skip_dirs = {_norm_path(d) for d in ignored_dirs}
     nested_skips = [d for d in skip_dirs if "/" in d]
+    folder_ids = {_norm_path(k): v for k, v in folders.items()} if folders is not None else None
 
     folder_to_unit: dict[str, str] = {}
     for ob in obligations:  # the unit folder is the first segment of its obligation folders
@@ -249,6 +280,14 @@ def compute_register(
     unassigned: list[UnassignedFile] = []
     ignored: list[IgnoredFile] = []
     listed: set[str] = set()
+    loose: list[tuple[RegisterFile, str, int | None]] = []  # (file, unit, task of its task folder)
+
+    def register_file(f: RemoteFile, path: str) -> RegisterFile:
+        uploaded_at = to_local(f.uploaded_at) if f.uploaded_at else None  # aware, so times compare
+        parent = path.rsplit("/", 1)[0] if "/" in path else ""
+        return RegisterFile(name=nfc(f.name), path=path, size=f.size, uploaded_at=uploaded_at, href=f.href,
+                            url=(links(path) or "") if links else "",
+                            folder_id=folder_ids.get(parent) if folder_ids is not None else None)
 
     for f in files:
         path = _norm_path(f.path)
@@ -272,35 +311,51 @@ def compute_register(
             # holds that task's reports: match on unit folder, task number and period folder.
             key = _loose_key(path[:path.rfind("/")])
             owner = by_loose.get(key) if key is not None else None
-        if owner is None:
-            unassigned.append(UnassignedFile(**_register_file(f, path).model_dump(), unit=folder_to_unit.get(top)))
+        if owner is not None:
+            filed.setdefault(owner.key, []).append(register_file(f, path))
+            continue
+        parts = path.split("/")
+        unit = folder_to_unit.get(top)
+        if unit is not None and len(parts) == 2:
+            loose.append((register_file(f, path), unit, None))
+        elif unit is not None and len(parts) == 3 and (n := task_number(parts[1])) is not None:
+            loose.append((register_file(f, path), unit, n))
         else:
-            filed.setdefault(owner.key, []).append(_register_file(f, path))
+            why = ("Nằm ngoài thư mục của các đơn vị" if unit is None
+                   else "Không nằm trong thư mục nộp của nhiệm vụ nào")
+            unassigned.append(UnassignedFile(**register_file(f, path).model_dump(), unit=unit, reason=why))
 
     previous_rows = {r.key: r for r in previous.rows} if previous else {}
 
     def vanished(old: Iterable[RegisterFile]) -> list[dict]:
         """Files of the previous register that are no longer listed and had arrived as of this day."""
         return [
-            old_f.model_dump() | {"removed": True, "uploaded_at": old_f.uploaded_at and to_local(old_f.uploaded_at)}
+            old_f.model_dump() | {"removed": True, "url": "", "uploaded_at": old_f.uploaded_at and to_local(old_f.uploaded_at),
+                                  "note": old_f.note or _removal_note(old_f, folder_ids, trash_owner)}
             for old_f in old
             if _norm_path(old_f.path) not in listed
             and not _after(old_f.uploaded_at, as_of_end)
         ]
 
+    gone: dict[str, list[RegisterFile]] = {}
+    for key, old in previous_rows.items():
+        if carried := vanished(old.files):
+            gone[key] = [RegisterFile(**d) for d in carried]
+
+    unassigned += credit_loose(loose, obligations, filed, gone, as_of_end)
+
     rows: list[RegisterRow] = []
     for ob in obligations:
         key = ob.key
-        row_files = sorted(filed.get(key, ()), key=lambda x: x.path)
+        row_files = sorted(filed.get(key, ()), key=lambda x: x.path) + gone.get(key, [])
         old = previous_rows.get(key)
-        if old is not None:
-            row_files += [RegisterFile(**d) for d in vanished(old.files)]
         submitted_at = None
         if row_files:
             submitted_at = to_local(min(x.uploaded_at or as_of_end for x in row_files))
         if old is not None and old.submitted_at is not None and not _after(old.submitted_at, as_of_end):
             first = to_local(old.submitted_at)  # the first submission stands
             submitted_at = min(submitted_at, first) if submitted_at else first
+        folder = _norm_path(ob.folder)
         rows.append(RegisterRow(
             unit=ob.unit,
             unit_name=unit_name.get(ob.unit, ob.unit),
@@ -309,7 +364,8 @@ def compute_register(
             milestone=ob.milestone,
             period=ob.period,
             due=ob.due,
-            folder=_norm_path(ob.folder),
+            folder=folder,
+            url=(links(folder) or "") if links else "",
             status=status_of(ob.due, submitted_at, as_of, due_soon_days),
             submitted_at=submitted_at,
             files=row_files,
@@ -325,6 +381,87 @@ def compute_register(
 
     return Register(as_of=as_of, generated_at=now, plan_title=nfc(plan.title), plan_code=plan.code,
                     rows=rows, unassigned=unassigned, ignored=ignored)
+
+
+def _removal_note(f: RegisterFile, folder_ids: Mapping[str, str | None] | None, owner: str) -> str:
+    """Why a file is no longer listed: deleted with its folder (then it is in the owner's trash bin), or not."""
+    parent = _norm_path(f.path).rsplit("/", 1)[0] if "/" in f.path else ""
+    if folder_ids is None or not parent:
+        return "Tệp đã bị xoá hoặc chuyển khỏi thư mục"
+    missing = [a for a in _ancestors(parent) if a not in folder_ids]
+    recreated = f.folder_id and folder_ids.get(parent) and folder_ids.get(parent) != f.folder_id
+    if not missing and not recreated:
+        return "Tệp đã bị xoá hoặc chuyển khỏi thư mục"
+    where = f"; tệp nằm trong thùng rác (Tệp đã xoá) của tài khoản «{owner}»" if owner else ""
+    return f"Thư mục «{missing[0] if missing else parent}» đã bị xoá cùng tệp này{where}"
+
+
+def _ancestors(path: str) -> list[str]:
+    """'a/b/c' -> ['a', 'a/b', 'a/b/c']."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def task_in_name(name: str) -> tuple[set[int], set[str]]:
+    """Task numbers ("NV03", "NV 3", "Nhiệm vụ 3"; "BCHN" is the yearly report, 0) and years a file name names."""
+    text = slug(name.rsplit(".", 1)[0] if "." in name else name)
+    tasks = {int(n) for n in _TASK_IN_NAME.findall(text)}
+    if _REPORT_IN_NAME.search(text):
+        tasks.add(0)
+    return tasks, set(_YEAR_IN_NAME.findall(name))
+
+
+def credit_loose(loose: list[tuple[RegisterFile, str, int | None]], obligations: list[Obligation],
+                 filed: dict[str, list[RegisterFile]], gone: Mapping[str, list[RegisterFile]],
+                 as_of_end: datetime) -> list[UnassignedFile]:
+    """Credit files at the top of a unit folder (by the task number in their name) or of a task folder.
+
+    Files go in upload order. Among the unit's obligations of that task (those of a year the name
+    gives, if any), a file counts for the first, by due date, that is still open on its upload day:
+    nothing filed for it on an earlier day, or its due date not passed yet (a correction or an annex
+    filed before the deadline joins the same report). When none is open, the last one. `filed` is
+    updated; what cannot be credited is returned as unassigned, with the reason.
+    """
+    by_unit_task: dict[tuple[str, int], list[Obligation]] = {}
+    for ob in obligations:
+        by_unit_task.setdefault((ob.unit, ob.task), []).append(ob)
+    for obs in by_unit_task.values():
+        obs.sort(key=lambda o: (o.due or date.max, o.milestone, o.period))
+
+    def first_day(ob: Obligation) -> date | None:
+        times = [to_local(x.uploaded_at or as_of_end).date() for x in (*filed.get(ob.key, ()), *gone.get(ob.key, ()))]
+        return min(times) if times else None
+
+    out: list[UnassignedFile] = []
+    for f, unit, folder_task in sorted(loose, key=lambda x: (x[0].uploaded_at or as_of_end, x[0].path)):
+        tasks, years = task_in_name(f.name)
+        if folder_task is not None:
+            tasks, how = {folder_task}, "task_folder"
+        else:
+            how = "name"
+        if not tasks:
+            out.append(UnassignedFile(**f.model_dump(), unit=unit,
+                                      reason="Tên tệp không có số nhiệm vụ (ví dụ «NV03 - Báo cáo.docx»): "
+                                             "chưa biết nộp cho nhiệm vụ nào"))
+            continue
+        if len(tasks) > 1:
+            named = ", ".join("BCHN" if n == 0 else f"NV{n:02d}" for n in sorted(tasks))
+            out.append(UnassignedFile(**f.model_dump(), unit=unit, reason=f"Tên tệp nêu nhiều nhiệm vụ ({named})"))
+            continue
+        (task,) = tasks
+        candidates = by_unit_task.get((unit, task), [])
+        if not candidates:
+            what = "báo cáo hằng năm" if task == 0 else f"nhiệm vụ {task}"
+            out.append(UnassignedFile(**f.model_dump(), unit=unit, reason=f"Đơn vị không có {what} trong kế hoạch"))
+            continue
+        in_years = [ob for ob in candidates if ob.period[:4] in years]
+        candidates = in_years or candidates
+        day = to_local(f.uploaded_at or as_of_end).date()
+        chosen = next((ob for ob in candidates
+                       if (first := first_day(ob)) is None or first >= day or ob.due is None or day <= ob.due),
+                      candidates[-1])
+        filed.setdefault(chosen.key, []).append(f.model_copy(update={"credited_by": how}))
+    return out
 
 
 def _loose_key(folder: str) -> tuple[str, str, str] | None:
@@ -343,9 +480,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _file_json(f: RegisterFile) -> dict:
-    out = {"name": f.name, "path": f.path, "size": f.size, "uploaded_at": _iso(f.uploaded_at), "href": f.href}
-    if f.removed:
-        out["removed"] = True
+    out = {"name": f.name, "path": f.path, "size": f.size, "uploaded_at": _iso(f.uploaded_at), "href": f.href,
+           "url": f.url}
+    for key in ("folder_id", "removed", "note", "credited_by"):
+        if value := getattr(f, key):
+            out[key] = value
     return out
 
 
@@ -365,6 +504,7 @@ def register_to_json(reg: Register) -> dict:
                 "period": r.period,
                 "due": r.due.isoformat() if r.due else None,
                 "folder": r.folder,
+                "url": r.url,
                 "status": r.status.value,
                 "status_label": r.status_label,
                 "submitted_at": _iso(r.submitted_at),
@@ -373,7 +513,7 @@ def register_to_json(reg: Register) -> dict:
             }
             for r in reg.rows
         ],
-        "unassigned": [_file_json(f) | {"unit": f.unit} for f in reg.unassigned],
+        "unassigned": [_file_json(f) | {"unit": f.unit, "reason": f.reason} for f in reg.unassigned],
         "ignored": [{"path": i.path, "reason": i.reason} for i in reg.ignored],
     }
 
@@ -383,7 +523,8 @@ def register_from_json(data: dict) -> Register:
     def file_fields(f: dict, folder: str = "") -> dict:
         path = f.get("path") or "/".join(p for p in (folder, f["name"]) if p)
         return {"name": f["name"], "path": path, "size": f.get("size", 0), "uploaded_at": f.get("uploaded_at"),
-                "href": f.get("href", ""), "removed": f.get("removed", False)}
+                "href": f.get("href", ""), "url": f.get("url", ""), "folder_id": f.get("folder_id"),
+                "removed": f.get("removed", False), "note": f.get("note", ""), "credited_by": f.get("credited_by", "")}
 
     plan = data.get("plan") or {}
     return Register(
@@ -395,13 +536,14 @@ def register_from_json(data: dict) -> Register:
             RegisterRow(
                 unit=r["unit"], unit_name=r.get("unit_name", r["unit"]), task=r["task"],
                 task_title=r.get("task_title", ""), milestone=r["milestone"], period=r["period"],
-                due=r.get("due"), folder=r.get("folder", ""), status=r["status"],
+                due=r.get("due"), folder=r.get("folder", ""), url=r.get("url", ""), status=r["status"],
                 submitted_at=r.get("submitted_at"), removed=r.get("removed", False),
                 files=[RegisterFile(**file_fields(f, r.get("folder", ""))) for f in r.get("files", [])],
             )
             for r in data.get("rows", [])
         ],
-        unassigned=[UnassignedFile(**file_fields(f), unit=f.get("unit")) for f in data.get("unassigned", [])],
+        unassigned=[UnassignedFile(**file_fields(f), unit=f.get("unit"), reason=f.get("reason", ""))
+                    for f in data.get("unassigned", [])],
         ignored=[IgnoredFile(**i) for i in data.get("ignored", [])],
     )
 

@@ -1,8 +1,10 @@
 """Plan + obligations -> the calendars and iCalendar items the server should hold (pure).
 
 Three kinds of collection per plan: one deadline calendar (VEVENT per dated milestone), one
-overview task list for the coordinating body (VTODO per task, subtask per milestone) and one
-task list per unit (VTODO per obligation).
+overview task list for the coordinating body (VTODO per task, subtask per milestone) and the units'
+to-dos (VTODO per obligation): one task list per unit (layout "per_unit"), or one task list for
+every unit, each to-do tagged with its unit in its title and CATEGORIES (layout "shared", for
+servers that limit how many calendars an account may have). A to-do's UID is the same in both.
 
 Items are written with a small serializer rather than icalendar's: ~10k VTODOs must render in
 about a second, and the output must be byte-identical run after run. It escapes TEXT values
@@ -34,6 +36,11 @@ HASH_PROPERTY = "X-PLAN-CONNECTOR-HASH"
 MAX_LISTED_UNITS = 10  # beyond this, descriptions say "N đơn vị" and link the plan root
 
 COLORS = {"deadlines": "#C0392B", "overview": "#1F6FB2", "unit": "#2E8B57"}
+# Where folder_url("") gives no link (Nextcloud: units cannot open the plan's root), say where to look.
+UNIT_FOLDER_HINT = ("Thư mục nộp báo cáo: thư mục mang tên đơn vị trong mục Tệp (Files); "
+                    "liên kết có trong danh sách nhiệm vụ của đơn vị")
+TASK_LISTS = ("per_unit", "shared")  # [sync] task_lists
+SHARED_TASKS_SLUG = "nhiem-vu-cac-don-vi"  # pc-<code>-nhiem-vu-cac-don-vi: the "shared" layout's one task list
 
 
 @dataclass
@@ -169,7 +176,7 @@ def _folder_links(obs: Sequence[Obligation], unit_by_id: Mapping[str, Unit], opt
         by_unit.setdefault(ob.unit, []).append(ob)
     if len(by_unit) > MAX_LISTED_UNITS:
         root = options.folder_url("")
-        return [f"Thư mục nộp báo cáo: {root}"] if root else []
+        return [f"Thư mục nộp báo cáo: {root}" if root else UNIT_FOLDER_HINT]
     links = []
     for unit_id, unit_obs in by_unit.items():
         folder = unit_obs[0].folder if len(unit_obs) == 1 else unit_obs[0].folder.rsplit("/", 1)[0]
@@ -262,8 +269,7 @@ def _report_event(plan: Plan, units: Sequence[Unit], options: RenderOptions) -> 
                    f"Các đơn vị: {_join_names(units)}"]
     if options.folder_url is not None:
         root = options.folder_url("")
-        if root:
-            description.append(f"Thư mục nộp báo cáo: {root}")
+        description.append(f"Thư mục nộp báo cáo: {root}" if root else UNIT_FOLDER_HINT)
     uid = names.event_uid(plan, 0, 0)
     component = _event(uid, names.plan_code(plan), f"Hạn báo cáo hằng năm – {label}", description,
                        [label, names.REPORT_FOLDER], dues[0], [f"RRULE:{rule}"], options)
@@ -345,12 +351,19 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
     return items
 
 
+def shared_tasks_slug(plan: Plan) -> str:
+    """The collection name of the "shared" layout's task list: "pc-<code>-nhiem-vu-cac-don-vi"."""
+    return f"pc-{names.plan_code(plan)}-{SHARED_TASKS_SLUG}"
+
+
 def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mapping[int, Task],
                 completions: Mapping[str, datetime], options: RenderOptions,
-                heads: dict[tuple[int, int], tuple[str, str, str]]) -> list[DesiredItem]:
+                heads: dict[tuple[int, int], tuple[str, str, str]], *, shared: bool = False) -> list[DesiredItem]:
+    """One unit's to-dos: in its own task list, or (shared) in the plan's one list, tagged with the unit."""
     code, label = names.plan_code(plan), names.plan_label(plan)
-    cal = names.calendar_slug(plan, "unit", unit)
-    categories = "CATEGORIES:" + escape_text(label)
+    cal = shared_tasks_slug(plan) if shared else names.calendar_slug(plan, "unit", unit)
+    tag = f"[{names.nfc(unit.name)}] " if shared else ""
+    categories = "CATEGORIES:" + ",".join(escape_text(c) for c in ([label, unit.name] if shared else [label]))
     items = []
     for ob in obs:
         head = heads.get((ob.task, ob.milestone))
@@ -375,7 +388,7 @@ def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mappin
             description.append(f"Liên kết: {url}")
         uid = names.todo_uid(plan, ob)
         lines = ["BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
-                 f"SUMMARY:{escape_text(f'{title} ({period_name})')}",
+                 f"SUMMARY:{escape_text(f'{tag}{title} ({period_name})')}",
                  f"DESCRIPTION:{escape_text(chr(10).join(description))}"]
         if ob.start and (ob.due is None or ob.start <= ob.due):
             lines.append(f"DTSTART;VALUE=DATE:{_date(ob.start)}")
@@ -393,17 +406,50 @@ def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mappin
 
 # --- entry point -----------------------------------------------------------------------------
 
+def desired_calendars(plan: Plan, units: Sequence[Unit], *, coordinator_groups: Sequence[str] = (),
+                      publish: bool = False, task_lists: str = "per_unit") -> list[DesiredCalendar]:
+    """The collections the server should hold for this plan (deadlines, overview, the task lists)."""
+    if task_lists not in TASK_LISTS:
+        raise ValueError(f"task_lists must be one of {', '.join(TASK_LISTS)}, not {task_lists!r}")
+    label = names.plan_label(plan)
+    coordinators = list(dict.fromkeys(coordinator_groups))
+    deadline_groups = list(dict.fromkeys([*(u.group for u in units), *coordinators]))
+    calendars = [
+        DesiredCalendar(slug=names.calendar_slug(plan, "deadlines"), displayname=names.calendar_displayname(plan, "deadlines"),
+                        description=names.nfc(f"Các mốc thời hạn của {plan.title}"), components=["VEVENT"],
+                        color=COLORS["deadlines"], share_groups=deadline_groups, publish=publish),
+        DesiredCalendar(slug=names.calendar_slug(plan, "overview"), displayname=names.calendar_displayname(plan, "overview"),
+                        description=names.nfc(f"Tiến độ thực hiện {label}: từng nhiệm vụ, từng mốc, theo báo cáo đã nộp."),
+                        components=["VTODO"], color=COLORS["overview"], share_groups=coordinators),
+    ]
+    if task_lists == "shared":
+        calendars.append(DesiredCalendar(
+            slug=shared_tasks_slug(plan), displayname=names.nfc(f"Nhiệm vụ các đơn vị – {label}"),
+            description=names.nfc(f"Các việc mỗi đơn vị cần thực hiện và báo cáo theo {label}; "
+                                  "tên mỗi việc mở đầu bằng tên đơn vị."),
+            components=["VTODO"], color=COLORS["unit"], share_groups=deadline_groups))
+        return calendars
+    calendars += [
+        DesiredCalendar(slug=names.calendar_slug(plan, "unit", u), displayname=names.calendar_displayname(plan, "unit", u),
+                        description=names.nfc(f"Các việc {u.name} cần thực hiện và báo cáo theo {label}."),
+                        components=["VTODO"], color=COLORS["unit"], share_groups=[u.group], unit=u.id)
+        for u in units
+    ]
+    return calendars
+
+
 def build_desired(plan: Plan, units: Sequence[Unit], obligations: Sequence[Obligation],
                   options: RenderOptions | None = None, *, completions: Mapping[str, datetime] | None = None,
-                  coordinator_groups: Sequence[str] = (), publish: bool = False,
+                  coordinator_groups: Sequence[str] = (), publish: bool = False, task_lists: str = "per_unit",
                   ) -> tuple[list[DesiredCalendar], list[DesiredItem]]:
     """The calendars and items the server should hold for this plan, in a stable order.
 
-    completions maps Obligation.key to the (aware) time its report was submitted.
+    completions maps Obligation.key to the (aware) time its report was submitted. task_lists:
+    "per_unit" (a task list per unit, shared with its group) or "shared" (one for all units, shared
+    with every unit group and the coordinators; each to-do names its unit).
     """
     options = options or RenderOptions()
     completions = completions or {}
-    label = names.plan_label(plan)
     unit_by_id = {u.id: u for u in units}
     tasks = {t.number: t for t in plan.tasks}
     obs_by_milestone: dict[tuple[int, int], list[Obligation]] = defaultdict(list)
@@ -416,23 +462,8 @@ def build_desired(plan: Plan, units: Sequence[Unit], obligations: Sequence[Oblig
         obs_by_milestone[(ob.task, ob.milestone)].append(ob)
         obs_by_unit[ob.unit].append(ob)
 
-    deadline_groups = list(dict.fromkeys([*(u.group for u in units), *coordinator_groups]))
-    calendars = [
-        DesiredCalendar(slug=names.calendar_slug(plan, "deadlines"), displayname=names.calendar_displayname(plan, "deadlines"),
-                        description=names.nfc(f"Các mốc thời hạn của {plan.title}"), components=["VEVENT"],
-                        color=COLORS["deadlines"], share_groups=deadline_groups, publish=publish),
-        DesiredCalendar(slug=names.calendar_slug(plan, "overview"), displayname=names.calendar_displayname(plan, "overview"),
-                        description=names.nfc(f"Tiến độ thực hiện {label}: từng nhiệm vụ, từng mốc, theo báo cáo đã nộp."),
-                        components=["VTODO"], color=COLORS["overview"],
-                        share_groups=list(dict.fromkeys(coordinator_groups))),
-    ]
-    calendars += [
-        DesiredCalendar(slug=names.calendar_slug(plan, "unit", u), displayname=names.calendar_displayname(plan, "unit", u),
-                        description=names.nfc(f"Các việc {u.name} cần thực hiện và báo cáo theo {label}."),
-                        components=["VTODO"], color=COLORS["unit"], share_groups=[u.group], unit=u.id)
-        for u in units
-    ]
-
+    calendars = desired_calendars(plan, units, coordinator_groups=coordinator_groups, publish=publish,
+                                  task_lists=task_lists)
     items: list[DesiredItem] = []
     for task in sorted(plan.tasks, key=lambda t: t.number):
         for index, milestone in enumerate(task.milestones, start=1):
@@ -446,5 +477,6 @@ def build_desired(plan: Plan, units: Sequence[Unit], obligations: Sequence[Oblig
     items += _overview_items(plan, obs_by_milestone, completions, options)
     heads: dict[tuple[int, int], tuple[str, str, str]] = {}
     for unit in units:
-        items += _unit_todos(plan, unit, obs_by_unit.get(unit.id, []), tasks, completions, options, heads)
+        items += _unit_todos(plan, unit, obs_by_unit.get(unit.id, []), tasks, completions, options, heads,
+                             shared=task_lists == "shared")
     return calendars, items
