@@ -191,3 +191,16 @@ def test_a_member_who_could_not_be_notified_does_not_make_the_others_get_it_twic
     third = len(rsps.calls)
     assert send_reminders(job(tmp_path), reg(row(Status.DUE_SOON))) == []
     assert len(rsps.calls) == third
+
+
+def test_many_overdue_obligations_come_as_one_notice_per_member(tmp_path, rsps):
+    """An old plan synced for the first time owes dozens at once: one notice lists them, not one each."""
+    server(rsps)
+    rows = [row(Status.OVERDUE, task=t, period="2022-02", due=date(2022, 2, 28)) for t in range(1, 13)]
+    handled = send_reminders(job(tmp_path), reg(*rows))
+    assert len(handled) == 12
+    sent = notifications(rsps)
+    assert len(sent) == 1
+    assert sent[0]["shortMessage"] == ["Quá hạn chưa hoàn thành: 12 nghĩa vụ của Chi bộ A"]
+    assert sent[0]["longMessage"][0].count("\n- NV ") == 12
+    assert send_reminders(job(tmp_path), reg(*rows)) == []  # and never again
