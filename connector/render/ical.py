@@ -390,7 +390,7 @@ def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mappin
         lines = ["BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
                  f"SUMMARY:{escape_text(f'{tag}{title} ({period_name})')}",
                  f"DESCRIPTION:{escape_text(chr(10).join(description))}"]
-        if ob.start and (ob.due is None or ob.start <= ob.due):
+        if ob.start and (ob.due is None or ob.start < ob.due):  # RFC 5545: DUE later than DTSTART
             lines.append(f"DTSTART;VALUE=DATE:{_date(ob.start)}")
         if ob.due:
             lines.append(f"DUE;VALUE=DATE:{_date(ob.due)}")
