@@ -207,6 +207,20 @@ class Job:
         return self._last_register
 
     # -- the jobs -----------------------------------------------------------------------------
+    def _calendar_limits_reader(self):
+        """Nextcloud: how to read the account's calendar limits (asked only when calendars are missing,
+        at most once per job)."""
+        from connector.nextcloud.limits import read_calendar_limits
+
+        if self.ocs is None:
+            return None
+
+        def read():
+            if getattr(self, "_calendar_limits", None) is None:
+                self._calendar_limits = read_calendar_limits(self.ocs)
+            return self._calendar_limits
+        return read
+
     def sync_calendars(self, completions: dict | None = None):
         """Calendars and task lists (and, on Nextcloud, their sharing); returns the SyncReport."""
         from connector.render.ical import RenderOptions, build_desired
@@ -219,18 +233,28 @@ class Job:
         cfg = self.cfg.plan
         options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
         calendars, items = build_desired(self.plan, self.units, self.obligations, options, completions=completions,
-                                         coordinator_groups=cfg.coordinator_groups, publish=cfg.publish)
+                                         coordinator_groups=cfg.coordinator_groups, publish=cfg.publish,
+                                         task_lists=self.cfg.sync.task_lists)
         sharing = CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"), dry_run=self.dry_run,
                                   limits=self.state.section("share_limits"), ocs=self.ocs,
                                   absent_groups=getattr(self, "absent_groups", ())) if self.ocs is not None else None
         cal_sync = CalendarSync(self.caldav, self.state.section("calendars"), self.code,
                                 parallel=self.cfg.sync.parallel, dry_run=self.dry_run, force=self.force,
-                                max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing)
+                                max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing,
+                                limits_state=self.state.section("calendar_limits"),
+                                read_limits=self._calendar_limits_reader())
         try:
-            return cal_sync.run(calendars, items)
+            report = cal_sync.run(calendars, items)
         finally:
             if not self.dry_run:
                 self.state.save()
+        # `run` syncs twice when reports came in: what waits for the server's limits is said once.
+        said = self._waiting_said = getattr(self, "_waiting_said", set())
+        if report.waiting_line in said:
+            report.failed.remove(report.waiting_line)
+        elif report.waiting_line:
+            said.add(report.waiting_line)
+        return report
 
     def sync(self, completions: dict | None = None, entries=None) -> dict:
         """Calendars, task lists, report folders and (on Nextcloud) groups and shares."""

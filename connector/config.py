@@ -21,6 +21,7 @@ from connector.models import Unit
 DEFAULT_CONFIG = "plan-connector.toml"
 DEFAULT_PLAN_DOCUMENT = "mappings/plans/ke-hoach-21-kl-tw.txt"
 DEFAULT_UNITS = "mappings/units.example.toml"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServerConfig(BaseModel):
@@ -179,9 +180,18 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
     p = cfg.plan
     p.document = _resolve(base, p.document)
     p.mapping = _resolve(base, p.mapping)
-    p.units = _resolve(base, p.units) or p.units
+    given = data.get("plan", {})
+    if s.kind != "embedded" and not (p.document or p.mapping):
+        missing_plan = "[plan] names no plan: set document = \"…/ke-hoach.txt\" (or mapping = \"…/ke-hoach.toml\")"
+    elif s.kind != "embedded" and "units" not in given:
+        missing_plan = ("[plan] names no units file: set units = \"units.toml\" (start from "
+                        "mappings/units.example.toml; its groups must exist on the server)")
+    else:
+        missing_plan = None
+    # The sample plan and units (the embedded default's) live in the source tree, not beside a config.
+    p.units = _resolve(base, p.units) if "units" in given else str(PROJECT_ROOT / DEFAULT_UNITS)
     if not p.document and not p.mapping:
-        p.document = _resolve(base, DEFAULT_PLAN_DOCUMENT)
+        p.document = str(PROJECT_ROOT / DEFAULT_PLAN_DOCUMENT)
     if env.get("PLAN_CONNECTOR_PASSWORD"):
         s.password = env["PLAN_CONNECTOR_PASSWORD"]
     elif s.password_file:
@@ -207,6 +217,8 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
         if not s.password:
             raise ConfigError("no password: set server.password_file or PLAN_CONNECTOR_PASSWORD "
                               "(use a Nextcloud app password, never the account password)", path=cfg.path)
+    if missing_plan:
+        raise ConfigError(missing_plan, path=cfg.path)
     return cfg
 
 

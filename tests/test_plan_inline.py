@@ -51,12 +51,13 @@ def test_markdown_plan_with_bold_task_headings_and_body_paragraphs():
     assert plan.annual_report_due == (12, 10)
 
 
-def test_sub_items_1_1_and_1_2_are_milestones_of_their_task():
+def test_sub_items_1_1_and_1_2_are_tasks_under_their_group_heading():
     plan = parse_plan(DATA / "ke-hoach-78-nested.txt")
-    assert [t.number for t in plan.tasks] == [1, 2]
-    assert [m.due for m in plan.tasks[0].milestones] == [date(2024, 3, 31), date(2024, 4, 30)]
-    assert [m.kind for m in plan.tasks[1].milestones] == [MilestoneKind.ONCE, MilestoneKind.YEARLY]
-    assert plan.issued == date(2024, 1, 5)
+    assert [(t.number, t.label) for t in plan.tasks] == [(1, "II.1.1"), (2, "II.1.2"), (3, "II.2.1"), (4, "II.2.2")]
+    assert plan.tasks[0].group == "Công tác tuyên truyền"
+    assert [m.due for t in plan.tasks[:2] for m in t.milestones] == [date(2024, 3, 31), date(2024, 4, 30)]
+    assert [m.kind for m in plan.tasks[3].milestones] == [MilestoneKind.YEARLY]
+    assert plan.issued == date(2024, 1, 5) and plan.code == "78-kh-đuk".replace("đ", "d")
 
 
 def test_a_docx_plan_whose_tasks_are_a_table(tmp_path):
@@ -115,9 +116,10 @@ def test_sections_numbered_1_2_3_with_tasks_2_1_2_2():
     assert plan.title == "Kế hoạch tổ chức các hoạt động kỷ niệm năm 2025"
     assert [(t.number, t.title) for t in plan.tasks] == [
         (1, "Tổ chức mít tinh kỷ niệm"), (2, "Tuyên truyền trên trang thông tin điện tử"),
-        (3, "Thi tìm hiểu lịch sử Đảng bộ")]
+        (3, "Thi tìm hiểu lịch sử Đảng bộ"),
+        (4, "Văn phòng chủ trì, báo cáo kết quả trước ngày 30/11/2025")]  # a dated duty of section 3 is a task too
     assert [m.kind for t in plan.tasks for m in t.milestones] == [MilestoneKind.ONCE, MilestoneKind.ONGOING,
-                                                                  MilestoneKind.ONCE]
+                                                                  MilestoneKind.ONCE, MilestoneKind.ONCE]
     assert plan.purpose and plan.organization  # sections 1 and 3 are read as such, not as tasks
 
 

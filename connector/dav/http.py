@@ -51,6 +51,7 @@ class RetryPolicy:
     max_wait: float = 30.0  # seconds slept in all for one request
     max_retry_after: float = 30.0  # a 429 asking for longer is not waited for: RateLimited
     cap: float = 8.0  # longest single backoff (Retry-After may ask for more, up to max_retry_after)
+    lock_factor: float = 0.2  # a database lock clears in milliseconds: its backoff starts at backoff x this
 
 _STATUS_TEXT = {
     403: "forbidden (403) during {m} {p}: the account may not do this here",
@@ -204,9 +205,9 @@ class HttpClient:
         return method in _IDEMPOTENT or (
             method == "PUT" and any(h.lower() in ("if-match", "if-none-match") for h in (headers or {})))
 
-    def _backoff(self, attempt: int) -> float:
+    def _backoff(self, attempt: int, factor: float = 1.0) -> float:
         """The wait before try `attempt + 1`: exponential, capped, with jitter (half fixed, half random)."""
-        base = min(self.retry.cap, self.backoff * 2 ** (attempt - 1))
+        base = min(self.retry.cap, self.backoff * factor * 2 ** (attempt - 1))
         return base / 2 + base / 2 * self.jitter()
 
     def _note_busy(self) -> None:
@@ -275,7 +276,8 @@ class HttpClient:
                 raise error  # a long wait (429: a quota; 503: maintenance) is for a later run
             if status == 429 and after is None:
                 raise error  # Nextcloud's hourly quotas name no time: callers defer
-            delay = max(after or 0.0, self._backoff(attempt))
+            factor = self.retry.lock_factor if status == 500 else 1.0  # 500 here: a transient database error
+            delay = max(after or 0.0, self._backoff(attempt, factor))
             if waited + delay > policy.max_wait:
                 raise error
             why = f"server busy ({status}{': ' + detail if (detail := _server_message(resp)) else ''})"

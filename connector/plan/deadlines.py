@@ -75,13 +75,13 @@ def find_phrases(text: str, vocabulary: Vocabulary) -> list[Found]:
                 phrase = f"{period.group(1)} {phrase}"  # "6 tháng (trước ngày 16/6)" is a yearly report on 16/6
             if free(m.start(), m.end()) and _CLAUSE_END.match(text, m.end()) and readable(phrase, vocabulary):
                 found.append(Found(m.start(), m.end(), phrase, False))
+    for start, end, phrase in _inline_phrases(text, vocabulary):
+        if free(start, end):
+            found.append(Found(start, end, phrase, False))
     for m in _EXPLICIT.finditer(text):
         phrase = _clean(m.group(0))
         if free(m.start(), m.end()) and readable(phrase, vocabulary):
             found.append(Found(m.start(), m.end(), phrase, False))
-    for start, end, phrase in _inline_phrases(text, vocabulary):
-        if free(start, end):
-            found.append(Found(start, end, phrase, False))
     return sorted(found, key=lambda f: f.start)
 
 

@@ -197,6 +197,8 @@ def candidates(root: Node, prefix: str = "") -> list[Candidate]:
     def visit(node: Node, path: list[str], group: list[str], lead: list[str]) -> None:
         if node is not root and _is_target(node):
             return
+        if path and node.label.startswith(path[-1] + "."):  # "1.1" under "1" is "1.1", not "1.1.1"
+            path = path[:-1]
         label = ".".join(x for x in [*path, node.label] if x)
         unit = _unit_heading(node) if node is not root else []
         numbered_children = [c for c in node.children if c.kind in _NUMBERED or c.kind.startswith("dotted")]

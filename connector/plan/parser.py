@@ -44,7 +44,7 @@ def parse_text(text: str, *, source: str = "<text>", vocabulary: Vocabulary | No
     roles = [section_role(s.title) for s in layout.sections]
     found, organizational = _candidates(layout, roles, after_title)
     if not found and not organizational:
-        raise PlanError("no tasks found: no numbered items, bullets or task table; is this a plan (Kế hoạch)?",
+        raise PlanError("no numbered tasks found; is this a plan (Kế hoạch)?",
                         path=source)
 
     issued = st.issue_date(layout.header) or st.issue_date([st.Paragraph(p, [(0, n)]) for n, p in layout.closing])
@@ -57,7 +57,7 @@ def parse_text(text: str, *, source: str = "<text>", vocabulary: Vocabulary | No
     tasks = [d.task(vocabulary, context) for d in drafts]
     tasks += [t for d in org_drafts if _is_duty(t := d.task(vocabulary, context))]
     if not tasks:
-        raise PlanError("no tasks found: no numbered items, bullets or task table; is this a plan (Kế hoạch)?",
+        raise PlanError("no numbered tasks found; is this a plan (Kế hoạch)?",
                         path=source)
     tasks.sort(key=lambda t: t.line or 0)
     for number, task in enumerate(tasks, 1):
@@ -75,7 +75,7 @@ def parse_text(text: str, *, source: str = "<text>", vocabulary: Vocabulary | No
         code=slug(number) if number else st.plan_code(plain_title, layout.header,
                                                       Path(source).stem if source != "<text>" else ""),
         number=number,
-        issuer=st.letterhead(layout.header[:title_start]) or st.issuer(layout.header, title_start, after_title),
+        issuer=_issuer(layout, title_start, after_title),
         signer=st.signer([p for _, p in layout.closing] or [p.plain for p in layout.header]),
         issued=issued,
         year=year,
@@ -89,6 +89,16 @@ def parse_text(text: str, *, source: str = "<text>", vocabulary: Vocabulary | No
         source=source,
         notes=_notes(tasks),
     )
+
+
+def _issuer(layout: st.Layout, title_start: int, after_title: int) -> str | None:
+    """The body that issues the plan: its letterhead, unless the preamble names it more fully
+    ("Ban Thường vụ Đảng ủy Khối … ban hành Kế hoạch")."""
+    printed = st.letterhead(layout.header[:title_start])
+    stated = st.issuer(layout.header, title_start, after_title)
+    if printed and stated and un.is_unit_name(stated) and len(stated) > len(printed):
+        return stated
+    return printed or stated
 
 
 def default_horizon(year: int | None, term: tuple[int, int] | None, period: tuple[int, int] | None = None) -> int | None:
@@ -114,9 +124,9 @@ def _notes(tasks: list[Task]) -> list[Note]:
 def _is_duty(task: Task) -> bool:
     """A paragraph of "Tổ chức thực hiện" is a task when it carries a dated or sub-yearly deadline; a yearly
     report there is the plan's periodic report, not a task."""
-    return any((m.kind == MilestoneKind.ONCE and m.due) or m.kind in (MilestoneKind.MONTHLY, MilestoneKind.QUARTERLY,
-                                                                     MilestoneKind.HALF_YEARLY)
-               for m in task.milestones)
+    return any((m.kind == MilestoneKind.ONCE and m.due) or (
+        m.kind in (MilestoneKind.MONTHLY, MilestoneKind.QUARTERLY) and re.search(r"BYMONTHDAY=\d", m.rrule or ""))
+        for m in task.milestones)
 
 
 # --------------------------------------------------------------------------------- sections
@@ -271,10 +281,10 @@ class _Draft:
             if not clause and any(normalize_phrase(m.phrase) == normalize_phrase(f.phrase) for m in milestones):
                 continue  # "(*tháng 7/2025*)" repeated by "Thời gian thực hiện: tháng 7/2025" is one deadline
             milestones += read_milestones(f.phrase, vocabulary, context, clause=clause, line=self.stream.line_at(f.start))
-        lead = leading_phrase(self.text, vocabulary)
         title_text = self.title_text or self.text
-        if lead and not self.title_text:  # "Quý III/2024: kiểm tra …" is titled "Kiểm tra …"
-            rest = self.text[lead.end:].lstrip()
+        lead = leading_phrase(title_text, vocabulary)
+        if lead:  # "Quý III/2024: kiểm tra …" is titled "Kiểm tra …"
+            rest = title_text[lead.end:].lstrip()
             title_text = rest[:1].upper() + rest[1:]
         c = self.raw.candidate
         leads = self.lead or (c.lead if c else [])

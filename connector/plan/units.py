@@ -47,9 +47,15 @@ def _starts_with(text: str, words: list[str], *, case: bool) -> bool:
     return False
 
 
+_NOT_NAMES = re.compile(r"^(?:Hội\s+(?:nghị|thảo|thi|diễn)|Tổ\s+chức|Ban\s+hành|Đoàn\s+kết|Bộ\s+máy|Trường\s+hợp|"
+                        r"Báo\s+cáo|Cục\s+bộ|Phòng\s+(?:chống|ngừa)|Đơn\s+vị\s+hành\s+chính|Cơ\s+quan\s+(?:chức|liên))\b")
+
+
 def is_unit_name(text: str) -> bool:
     """True when the text opens with the head of a body's name ("Sở Tài chính", "Ủy ban nhân dân xã")."""
     text = text.strip().removeprefix("Đề nghị ").strip()
+    if _NOT_NAMES.match(text):
+        return False
     text = re.sub(r"^(?:Các|các|Thủ trưởng các|Thủ trưởng)\s+(?=\w)", "", text)
     if text[:1].islower():
         text = text[:1].upper() + text[1:]

@@ -45,6 +45,7 @@ class SyncReport:
     calendars: list[str] = field(default_factory=list)
     publish_url: str | None = None
     waiting: list[str] = field(default_factory=list)  # calendars not created this run (server limits)
+    waiting_line: str | None = None  # the one line (also in `failed`) that says what waits and why
 
     @property
     def writes(self) -> int:
@@ -321,7 +322,8 @@ class CalendarSync:
                     waiting.append(cal)
                     continue
                 created += 1
-                self.limits_state.setdefault("created", []).append(self.clock())
+                if self.read_limits is not None:
+                    self.limits_state.setdefault("created", []).append(self.clock())
                 wrote = True
                 entry = self.state.setdefault(cal.slug, {})
                 entry.clear()
@@ -341,7 +343,8 @@ class CalendarSync:
                     wrote = True
         if waiting:
             report.waiting = [c.slug for c in waiting]
-            report.failed.append(self._waiting_line(waiting, why or "hourly", home, created))
+            report.waiting_line = self._waiting_line(waiting, why or "hourly", home, created)
+            report.failed.append(report.waiting_line)
         elif not self.dry_run:
             for key in ("until", "why", "limits"):
                 self.limits_state.pop(key, None)
