@@ -6,8 +6,9 @@ import pytest
 
 from connector.dav.caldav import CalDAVClient
 from connector.dav.http import HttpClient, make_session
-from connector.errors import ServerError
-from connector.nextcloud.calendars import publish_calendar, share_calendar, shared_groups, unshare_calendar
+from connector.errors import RateLimited, ServerError
+from connector.nextcloud.calendars import (publish_calendar, share_batches, share_calendar, shared_groups,
+                                         unshare_calendar, update_shares)
 from ncfixtures import exchange, register
 
 CAL = "/remote.php/dav/calendars/admin/lich-chi-bo-a/"
@@ -80,3 +81,68 @@ def test_shared_groups_read_from_the_calendar_listing(version_, key, rsps):
     register(rsps, ex, url=ex.base + "/remote.php/dav/calendars/admin/")
     info = CalDAVClient(http(), ex.base + "/remote.php/dav/calendars/admin/").calendars()["lich-chi-bo-a"]
     assert shared_groups(info) == {"chi-bo-a": "read"}  # the owner's own entry is not a group
+
+
+# -- Nextcloud 34's sharing limits (answers as the live 34.0.1 of ../shared/nextcloud gave them) ---------
+
+TOO_MANY_ELEMENTS = b"""<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">
+  <s:exception>Sabre\\DAV\\Exception\\BadRequest</s:exception>
+  <s:message>{http://owncloud.org/ns}share is limited to 10 set or remove elements</s:message>
+</d:error>
+"""
+TOO_MANY_REQUESTS = b"""<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:o="http://owncloud.org/ns">
+  <s:exception>OCA\\DAV\\Connector\\Sabre\\Exception\\TooManyRequests</s:exception>
+  <s:message>Too many addressbook or calendar share requests</s:message>
+  <o:hint xmlns:o="o:">too many requests</o:hint>
+</d:error>
+"""
+
+
+def sent_groups(request) -> tuple[list[str], list[str]]:
+    body = ET.fromstring(request.body)
+    return ([s.findtext(D + "href").rsplit("/", 1)[1] for s in body.findall(OC + "set")],
+            [r.findtext(D + "href").rsplit("/", 1)[1] for r in body.findall(OC + "remove")])
+
+
+def test_twenty_three_groups_go_out_ten_at_a_time(rsps):
+    """Nextcloud 34 refuses a share request with more than 10 elements; 23 unit groups take 3 requests."""
+    url = exchange("nextcloud-34", "e19").url
+    rsps.add("POST", url, status=200)
+    groups = [f"chi-bo-{i:02d}" for i in range(1, 24)]
+    share_calendar(http(), url, groups, summary="Lịch")
+    batches = [sent_groups(c.request)[0] for c in rsps.calls]
+    assert [len(b) for b in batches] == [10, 10, 3]
+    assert sum(batches, []) == groups
+
+
+def test_what_nextcloud_34_says_to_eleven_groups_is_why_we_batch(rsps):
+    url = exchange("nextcloud-34", "e19").url
+    rsps.add("POST", url, status=400, body=TOO_MANY_ELEMENTS, content_type="application/xml; charset=utf-8")
+    with pytest.raises(ServerError, match="limited to 10 set or remove elements"):
+        # One request by hand, the way the connector sent it before batching.
+        http().request("POST", url, data=b"<oc:share/>", expect=(200,))
+
+
+def test_withdrawals_and_additions_share_the_batches_removals_first(rsps):
+    url = exchange("nextcloud-34", "e19").url
+    rsps.add("POST", url, status=200)
+    seen = []
+    update_shares(http(), url, add=[f"new-{i}" for i in range(8)], remove=[f"old-{i}" for i in range(4)],
+                  on_batch=lambda added, removed: seen.append((len(added), len(removed))))
+    assert [tuple(map(len, sent_groups(c.request))) for c in rsps.calls] == [(6, 4), (2, 0)]
+    assert seen == [(6, 4), (2, 0)]
+    assert share_batches(["a"], []) == [(["a"], [])] and share_batches() == []
+
+
+def test_the_share_request_limit_stops_the_batches_and_says_what_went_through(rsps):
+    url = exchange("nextcloud-34", "e19").url
+    rsps.add("POST", url, status=200)
+    rsps.add("POST", url, status=429, body=TOO_MANY_REQUESTS, content_type="application/xml; charset=utf-8")
+    went = []
+    with pytest.raises(ServerError) as err:
+        update_shares(http(), url, add=[f"g{i}" for i in range(25)], on_batch=lambda a, r: went.extend(a))
+    assert err.value.status == 429 and isinstance(err.value, RateLimited)
+    assert "Too many addressbook or calendar share requests" in str(err.value)
+    assert went == [f"g{i}" for i in range(10)] and len(rsps.calls) == 2  # the third batch is never sent

@@ -421,3 +421,274 @@ def test_dry_run_says_what_it_would_unshare(version, rsps):
     assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
     assert report.notices == ["would unshare lich-chi-bo-a from chi-bo-a"]
     assert state["lich-chi-bo-a"]["groups"] == ["chi-bo-a"]  # still remembered: nothing was done
+
+
+# -- Nextcloud 34's share-creation limit: 20 per account per 10 minutes (429, empty body, no Retry-After) --
+
+OK_EMPTY = {"ocs": {"meta": {"status": "ok", "statuscode": 200, "message": "OK"}, "data": []}}
+
+
+def group_share(version: str, sid: str, path: str, gid: str, permissions: int = 5, note: str = NOTE, owner="admin") -> dict:
+    """A group share as this version lists it (d1's recorded answer with id, path, group and owner changed)."""
+    share = json.loads(exchange(version, "d1").response_body)["ocs"]["data"]
+    share.update(id=sid, path="/" + path, share_with=gid, permissions=permissions, note=note, uid_owner=owner)
+    return share
+
+
+def our_link(version: str, sid: str, path: str, label: str = "Hộp nộp báo cáo", permissions: int = 4) -> dict:
+    share = json.loads(exchange(version, "d4").response_body)["ocs"]["data"]
+    link = next(s for s in share if s["share_type"] == 3)
+    link.update(id=sid, path="/" + path, label=label, permissions=permissions, token=f"Tok{sid}xxxxxxxxxx")
+    return link
+
+
+def answer_creates(rsps, version: str, shares_in_order: list[dict], *, then_429: bool = False) -> None:
+    """Answer the share POSTs in order (each with d1's recorded envelope); optionally a 429 after them."""
+    d1 = exchange(version, "d1")
+    for share in shares_in_order:
+        register(rsps, with_data(d1, share))
+    if then_429:
+        rsps.add("POST", d1.base + SHARES, status=429, body=b"", content_type="text/html; charset=UTF-8")
+
+
+def units_abc(file_drop: bool = False) -> list[Unit]:
+    return [Unit(id=f"cb-{x}", name=f"Chi bộ {x.upper()}", group=f"chi-bo-{x}", kind="chi bộ cơ sở", file_drop=file_drop)
+            for x in "abc"]
+
+
+def folders_of(units) -> dict[str, str]:
+    return {u.id: u.name for u in units}
+
+
+def sync_shares(version, units, *, made, limits, coordinators=(), dry_run=False, absent=()):
+    ocs, http = ocs_client(version)
+    report = shares.ShareReport()
+    shares.sync_folder_shares(ocs, ROOT, units, folders_of(units), list(coordinators), file_drop_expire=EXPIRE,
+                              file_drop_note=NOTE, dry_run=dry_run, report=report, made=made, limits=limits,
+                              absent_groups=absent)
+    return report
+
+
+def test_the_share_limit_stops_folder_shares_for_this_run_and_one_line_says_what_waits(rsps, monkeypatch):
+    version = "nextcloud-34"
+    units = units_abc(file_drop=True)
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(shares, "_now", lambda: clock[0])
+    listing(rsps, empty_listing(version), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    answer_creates(rsps, version, [group_share(version, "11", f"{ROOT}/Chi bộ A", "chi-bo-a"),
+                                   group_share(version, "12", f"{ROOT}/Chi bộ B", "chi-bo-b")], then_429=True)
+    made, limits = {}, {}
+    report = sync_shares(version, units, made=made, limits=limits)
+
+    posts = [form(c.request) for c in rsps.calls if c.request.method == "POST"]
+    # Group shares first (units without accounts are the exception); nothing is sent after the 429.
+    assert [p["shareType"][0] + ":" + p.get("shareWith", ["link"])[0] for p in posts] == [
+        "1:chi-bo-a", "1:chi-bo-b", "1:chi-bo-c"]
+    assert report.created == ["Chi bộ A → chi-bo-a", "Chi bộ B → chi-bo-b"]
+    assert len(report.failed) == 1
+    line = report.failed[0]
+    assert line.startswith("folder shares wait: 1 unit folder and 3 upload-only links not shared yet")
+    assert "the next run after" in line and "'ratelimit_overwrite' => ['files_sharing.shareapi.createshare'" in line
+    assert limits["folder shares"]["until"] == clock[0] + 600
+    assert set(made) == {"11", "12"} and made["11"] == {"path": f"/{ROOT}/Chi bộ A", "type": 1, "with": "chi-bo-a"}
+
+
+def test_before_the_period_has_passed_no_share_is_asked_for_and_after_it_the_rest_is_done(rsps, monkeypatch):
+    version = "nextcloud-34"
+    units = units_abc()
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(shares, "_now", lambda: clock[0])
+    listed = [group_share(version, "11", f"{ROOT}/Chi bộ A", "chi-bo-a")]
+    made = {"11": {"path": f"/{ROOT}/Chi bộ A", "type": 1, "with": "chi-bo-a"}}
+    limits = {"folder shares": {"met_at": clock[0] - 60, "until": clock[0] + 540, "period": 600}}
+    listing(rsps, with_data(exchange(version, "d4"), listed), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    report = sync_shares(version, units, made=made, limits=limits)
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]  # no 429 storm: nothing asked at all
+    assert report.failed == [report.failed[0]] and report.failed[0].startswith("folder shares wait: 2 unit folders")
+
+    clock[0] += 541  # the period has passed
+    rsps.reset()
+    listing(rsps, with_data(exchange(version, "d4"), listed), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    answer_creates(rsps, version, [group_share(version, "12", f"{ROOT}/Chi bộ B", "chi-bo-b"),
+                                   group_share(version, "13", f"{ROOT}/Chi bộ C", "chi-bo-c")])
+    report = sync_shares(version, units, made=made, limits=limits)
+    assert report.created == ["Chi bộ B → chi-bo-b", "Chi bộ C → chi-bo-c"] and report.failed == []
+    assert limits == {} and set(made) == {"11", "12", "13"}
+
+
+# -- access follows the units file -----------------------------------------------------------------
+
+def test_a_removed_unit_loses_its_folder_share_and_link_but_a_persons_link_stays(version, rsps):
+    units = units_abc()
+    removed = Unit(id="cb-d", name="Chi bộ D", group="chi-bo-d", kind="chi bộ cơ sở")
+    listed = [group_share(version, str(11 + i), f"{ROOT}/{u.name}", u.group) for i, u in enumerate(units)]
+    listed += [group_share(version, "14", f"{ROOT}/Chi bộ D", "chi-bo-d"),
+               our_link(version, "15", f"{ROOT}/Chi bộ D"),
+               our_link(version, "16", f"{ROOT}/Chi bộ D", label="Ảnh hội nghị", permissions=1)]  # a person's link
+    made = {"14": {"path": f"/{ROOT}/Chi bộ D", "type": 1, "with": "chi-bo-d"}}
+    listing(rsps, with_data(exchange(version, "d4"), listed), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    for sid in ("14", "15"):
+        rsps.add("DELETE", f"{base_of(version)}{SHARES}/{sid}", json=OK_EMPTY)
+
+    report = sync_shares(version, units, made=made, limits={})
+
+    deleted = [urlsplit(c.request.url).path.rsplit("/", 1)[1] for c in rsps.calls if c.request.method == "DELETE"]
+    assert deleted == ["14", "15"]  # remembered; and the link bearing the connector's label
+    assert report.removed == [f"/{ROOT}/Chi bộ D → chi-bo-d", f"upload-only link on /{ROOT}/Chi bộ D"]
+    assert not any(c.request.method == "POST" for c in rsps.calls) and report.failed == []
+    assert "14" not in made and set(made) == {"11", "12", "13"}  # the kept ones are remembered as ours now
+
+
+def test_a_unit_moved_to_another_group_follows_it(version, rsps):
+    unit = Unit(id="cb-a", name="Chi bộ A", group="chi-bo-a2", kind="chi bộ cơ sở")
+    listed = [group_share(version, "11", f"{ROOT}/Chi bộ A", "chi-bo-a")]
+    made = {"11": {"path": f"/{ROOT}/Chi bộ A", "type": 1, "with": "chi-bo-a"}}
+    listing(rsps, with_data(exchange(version, "d4"), listed), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    answer_creates(rsps, version, [group_share(version, "21", f"{ROOT}/Chi bộ A", "chi-bo-a2")])
+    rsps.add("DELETE", f"{base_of(version)}{SHARES}/11", json=OK_EMPTY)
+    report = sync_shares(version, [unit], made=made, limits={})
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET", "POST", "DELETE"]
+    assert form(rsps.calls[2].request)["shareWith"] == ["chi-bo-a2"]
+    assert report.created == ["Chi bộ A → chi-bo-a2"] and report.removed == [f"/{ROOT}/Chi bộ A → chi-bo-a"]
+    assert set(made) == {"21"}
+
+
+def test_a_dropped_coordinator_group_loses_the_root_but_a_group_a_person_shared_with_keeps_it(version, rsps):
+    unit = unit_a(file_drop=True)  # d4 lists its group share and its upload-only link
+    listed_root = [group_share(version, "30", ROOT, "ban-cu", permissions=1, note=""),
+                   group_share(version, "31", ROOT, "van-phong", permissions=1, note="")]  # shared by a person
+    made = {"30": {"path": f"/{ROOT}", "type": 1, "with": "ban-cu"}}
+    listing(rsps, exchange(version, "d4"), ROOT, subfiles=True)
+    listing(rsps, with_data(exchange(version, "d4"), listed_root), ROOT, subfiles=False)
+    rsps.add("DELETE", f"{base_of(version)}{SHARES}/30", json=OK_EMPTY)
+    report = sync_shares(version, [unit], made=made, limits={}, coordinators=[])
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET", "DELETE"]
+    assert report.removed == [f"/{ROOT} → ban-cu"]
+
+
+def test_a_share_someone_else_deleted_is_forgotten_and_a_dry_run_only_says_what_it_would_withdraw(version, rsps):
+    made = {"40": {"path": f"/{ROOT}/Chi bộ Z", "type": 1, "with": "chi-bo-z"},
+            "14": {"path": f"/{ROOT}/Chi bộ D", "type": 1, "with": "chi-bo-d"}}
+    listed = [group_share(version, "14", f"{ROOT}/Chi bộ D", "chi-bo-d")]
+    listing(rsps, with_data(exchange(version, "d4"), listed), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    report = sync_shares(version, [], made=made, limits={}, dry_run=True)
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]
+    assert report.planned == [f"withdraw share /{ROOT}/Chi bộ D → chi-bo-d"]
+    assert set(made) == {"40", "14"}  # a dry run changes nothing, not even the memory
+
+
+def test_groups_that_do_not_exist_are_skipped_without_asking(version, rsps):
+    listing(rsps, empty_listing(version), ROOT, subfiles=True)
+    listing(rsps, empty_listing(version), ROOT, subfiles=False)
+    answer_creates(rsps, version, [group_share(version, "12", f"{ROOT}/Chi bộ B", "chi-bo-b")])
+    units = units_abc()[:2]
+    report = sync_shares(version, units, made={}, limits={}, absent={"chi-bo-a"})
+    assert [form(c.request)["shareWith"] for c in rsps.calls if c.request.method == "POST"] == [["chi-bo-b"]]
+    assert report.failed == []  # ensure_groups already said why, in its one line
+
+
+# -- groups on Nextcloud 34: password confirmation ----------------------------------------------
+
+NOT_CONFIRMED = {"ocs": {"meta": {"status": "failure", "statuscode": 403, "message": "Password confirmation is required"},
+                         "data": []}}
+
+
+def test_with_an_app_password_34_creates_no_group_and_one_line_offers_both_ways_out(rsps):
+    version = "nextcloud-34"
+    groups = with_data(exchange(version, "b1"), {"groups": ["admin", "chi-bo-a"]})  # derived from b1: a groups listing
+    register(rsps, groups, method="GET", url=base_of(version) + "/ocs/v2.php/cloud/groups")
+    rsps.add("POST", base_of(version) + "/ocs/v2.php/cloud/groups", status=403, json=NOT_CONFIRMED)
+    ocs, _ = ocs_client(version)
+    report = shares.ShareReport()
+    absent = shares.ensure_groups(ocs, ["chi-bo-a", "chi-bo-b", "Chi bộ C"], dry_run=False, report=report)
+    assert absent == {"chi-bo-b", "Chi bộ C"}
+    assert sum(c.request.method == "POST" for c in rsps.calls) == 1  # the first refusal ends the attempts
+    assert len(report.failed) == 1
+    line = report.failed[0]
+    assert line.startswith("2 groups not created (Chi bộ C, chi-bo-b): Nextcloud asks for password confirmation")
+    assert "[server] admin_password_file" in line
+    assert "occ group:add 'Chi bộ C'; occ group:add chi-bo-b" in line
+    assert report.created == []
+
+
+def test_with_the_login_password_the_groups_are_created_through_a_session_of_their_own(rsps):
+    version = "nextcloud-34"
+    groups = with_data(exchange(version, "b1"), {"groups": ["admin"]})  # derived from b1: a groups listing
+    register(rsps, groups, method="GET", url=base_of(version) + "/ocs/v2.php/cloud/groups")
+    register(rsps, exchange(version, "b1"))
+    ocs, http = ocs_client(version)
+    report = shares.ShareReport()
+    absent = shares.ensure_groups(ocs, ["chi-bo-a"], dry_run=False, report=report, admin_password="login-Pass-1")
+    assert absent == set() and report.created == ["group chi-bo-a"] and report.failed == []
+    get, post = rsps.calls[0].request, rsps.calls[1].request
+    assert get.headers["Authorization"] != post.headers["Authorization"]  # listing: app password; creation: login
+    assert http.count == 1
+
+
+# -- calendars: batches of 10 and the share-request limit (20 per hour) ------------------------------
+
+def many_groups(n: int) -> list[str]:
+    return [f"chi-bo-{i:02d}" for i in range(1, n + 1)]
+
+
+TOO_MANY_REQUESTS = (b'<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">\n'
+                     b"  <s:exception>OCA\\DAV\\Connector\\Sabre\\Exception\\TooManyRequests</s:exception>\n"
+                     b"  <s:message>Too many addressbook or calendar share requests</s:message>\n</d:error>\n")
+
+
+def test_a_calendar_for_twelve_units_is_shared_in_two_requests(version, rsps):
+    home_listing(rsps, exchange(version, "e2"))
+    e19 = exchange(version, "e19")
+    register(rsps, e19)
+    state: dict = {}
+    report = apply_sharing(version, state, [calendar(many_groups(12))])
+    posts = [ET.fromstring(c.request.body) for c in rsps.calls if c.request.method == "POST"]
+    assert [len(p.findall(OC + "set")) for p in posts] == [10, 2]
+    assert state["lich-chi-bo-a"]["groups"] == many_groups(12) and report.failed == []
+
+
+def test_the_share_request_limit_leaves_the_rest_for_a_later_run_without_asking_again(rsps, monkeypatch):
+    version = "nextcloud-34"
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(shares, "_now", lambda: clock[0])
+    e19 = exchange(version, "e19")
+    home_listing(rsps, exchange(version, "e2"))
+    register(rsps, e19)
+    rsps.add("POST", e19.url, status=429, body=TOO_MANY_REQUESTS, content_type="application/xml; charset=utf-8")
+    state: dict = {}
+    limits: dict = {}
+    http = HttpClient(make_session("admin", "test-app-pass"), backoff=0)
+    caldav = CalDAVClient(http, base_of(version) + HOME)
+    report = SyncReport()
+    shares.CalendarSharing(http, caldav, state, limits=limits).apply(caldav.calendars(), [calendar(many_groups(25))], report)
+    assert state["lich-chi-bo-a"]["groups"] == many_groups(10)  # the first batch went through
+    assert limits["calendar shares"]["until"] == clock[0] + 3600
+    assert report.failed == [
+        report.failed[0]] and report.failed[0].startswith("calendar shares wait: 1 calendar not shared yet with 15 groups")
+    assert "20 calendar share requests per hour" in report.failed[0]
+    assert "occ config:app:set dav rateLimitShareAddressbookOrCalendar" in report.failed[0]
+
+    # A later run within the hour: nothing is sent.
+    rsps.reset()
+    home_listing(rsps, exchange(version, "e2"))
+    report = SyncReport()
+    shares.CalendarSharing(http, caldav, state, limits=limits).apply(caldav.calendars(), [calendar(many_groups(25))], report)
+    assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
+    assert "not shared yet with 25 groups" in report.failed[0]  # e2 lists no invites: all 25 are missing there
+
+
+def test_twelve_groups_are_withdrawn_in_two_requests(version, rsps):
+    home_listing(rsps, exchange(version, "e20"))  # shared with chi-bo-a
+    register(rsps, exchange(version, "e19"))
+    state = {"lich-chi-bo-a": {"groups": ["chi-bo-a", *many_groups(12)]}}
+    report = apply_sharing(version, state, [calendar([])])
+    posts = [ET.fromstring(c.request.body) for c in rsps.calls if c.request.method == "POST"]
+    # Only chi-bo-a is among the invites: the others are not shared any more, nothing to withdraw there.
+    assert [len(p.findall(OC + "remove")) for p in posts] == [1] and report.failed == []
+    assert state["lich-chi-bo-a"]["groups"] == []

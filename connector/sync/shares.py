@@ -255,7 +255,7 @@ def sync_folder_shares(ocs: OCSClient, root: str, units: list[Unit], unit_folder
             if _fatal(exc):
                 raise
             report.failed.append(f"share {w.path}: {exc}")
-    _create(pending, made, limits, dry_run, report)
+    kept.update(_create(pending, made, limits, dry_run, report))
     _withdraw(ocs, existing, root_path, made, kept, ours, dry_run, report)
 
 
@@ -286,10 +286,11 @@ def _settle(ocs: OCSClient, w: _Want, listed: list[Share], made: dict, me: str, 
     return True
 
 
-def _create(pending: list[_Want], made: dict, limits: dict | None, dry_run: bool, report: ShareReport) -> None:
-    """Create what is missing, in order, until Nextcloud's share-creation limit says stop."""
+def _create(pending: list[_Want], made: dict, limits: dict | None, dry_run: bool, report: ShareReport) -> set[str]:
+    """Create what is missing, in order, until Nextcloud's share-creation limit says stop; returns the new ids."""
     gate = RateGate(limits, "folder shares", FOLDER_SHARE_PERIOD)
     waiting: list[_Want] = []
+    new: set[str] = set()
     for i, w in enumerate(pending):
         if dry_run:
             report.planned.append(f"share {w.label}")
@@ -309,6 +310,7 @@ def _create(pending: list[_Want], made: dict, limits: dict | None, dry_run: bool
             report.failed.append(f"share {w.path}: {exc}")
             continue
         made[share.id] = _record(share)
+        new.add(share.id)
         report.created.append(w.label)
         if w.share_type == SHARE_LINK and share.url:
             report.file_drops[w.label] = share.url
@@ -316,6 +318,7 @@ def _create(pending: list[_Want], made: dict, limits: dict | None, dry_run: bool
         report.failed.append(_folder_wait_line(waiting, gate, done=len(report.created)))
     else:
         gate.passed()
+    return new
 
 
 def _folder_wait_line(waiting: list[_Want], gate: RateGate, done: int) -> str:
@@ -333,7 +336,7 @@ def _folder_wait_line(waiting: list[_Want], gate: RateGate, done: int) -> str:
 def _withdraw(ocs: OCSClient, existing: list[Share], root_path: str, made: dict, kept: set[str],
               ours: Callable[[Share], bool], dry_run: bool, report: ShareReport) -> None:
     """Withdraw the shares this connector made that nothing wants any more; forget those gone."""
-    listed = {s.id for s in existing}
+    listed = {s.id for s in existing} | kept
     for s in existing:
         if s.id in kept or not ours(s):
             continue
@@ -354,7 +357,8 @@ def _withdraw(ocs: OCSClient, existing: list[Share], root_path: str, made: dict,
     for sid in [sid for sid in made if sid not in listed]:
         path = nfc(str(made[sid].get("path", "")))
         if path == root_path or path.startswith(root_path + "/"):
-            made.pop(sid)  # deleted by someone (or with its folder): nothing left to withdraw
+            if not dry_run:
+                made.pop(sid)  # deleted by someone (or with its folder): nothing left to withdraw
             continue
         # Outside the plan's root (root_folder changed): still ours, no longer wanted.
         if dry_run:
