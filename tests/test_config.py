@@ -1,4 +1,6 @@
 """Config and units files: defaults, env overrides, password handling, clear errors."""
+from pathlib import Path
+
 import pytest
 
 from connector.config import load_config, load_units
@@ -79,3 +81,21 @@ def test_a_typo_in_the_config_is_an_error_that_names_the_line_and_the_right_name
         load_config(write(tmp_path / "x.toml", text), env={})
     assert expected in str(err.value)
     assert "hunter22" not in str(err.value)
+
+
+def test_a_server_config_names_its_plan_and_units_and_the_etc_layout_resolves_beside_it(tmp_path):
+    """The README's /etc/plan-connector layout: paths relative to the config's folder; no silent sample data."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "app-password").write_text("pw-123\n")
+    server = '[server]\nkind = "nextcloud"\nurl = "https://x"\nuser = "bot"\npassword_file = "app-password"\n'
+    with pytest.raises(ConfigError, match="names no plan"):
+        load_config(write(etc / "a.toml", server), env={})
+    with pytest.raises(ConfigError, match="names no units file"):
+        load_config(write(etc / "b.toml", server + '[plan]\ndocument = "ke-hoach.txt"\n'), env={})
+    cfg = load_config(write(etc / "c.toml", server + '[plan]\ndocument = "ke-hoach.txt"\nunits = "units.toml"\n'), env={})
+    assert (cfg.plan.document, cfg.plan.units) == (str(etc / "ke-hoach.txt"), str(etc / "units.toml"))
+    # Only the embedded default falls back to the bundled sample plan and units, wherever it runs from.
+    cfg = load_config(write(etc / "d.toml", '[server]\nkind = "embedded"\n'), env={})
+    assert cfg.plan.document.endswith("mappings/plans/ke-hoach-21-kl-tw.txt") and Path(cfg.plan.document).is_file()
+    assert Path(cfg.plan.units).is_file()
