@@ -70,10 +70,12 @@ def _fit(text: str, width: int) -> str:
 
 def format_table(plan: Plan) -> str:
     """The plain-text table `import` prints: task, short title, each milestone's phrase, kind, due date(s), flags."""
-    facts = [f"code {plan.code}"]
+    facts = [f"code {plan.code}"] + ([f"number {plan.number}"] if plan.number else [])
     for label, value in (("issuer", plan.issuer), ("signer", plan.signer),
                          ("issued", _d(plan.issued) if plan.issued else None), ("year", plan.year),
-                         ("term", f"{plan.term[0]}-{plan.term[1]}" if plan.term else None), ("horizon", plan.horizon)):
+                         ("term", f"{plan.term[0]}-{plan.term[1]}" if plan.term else None),
+                         ("period", f"{plan.period[0]}-{plan.period[1]}" if plan.period else None),
+                         ("horizon", plan.horizon)):
         if value:
             facts.append(f"{label} {value}")
     rows = [("#", "Task", "Deadline phrase", "Kind", "Due", "Flags")]
@@ -99,4 +101,7 @@ def format_table(plan: Plan) -> str:
     lines += ["", f"{len(plan.tasks)} tasks, {milestones} milestones, {flagged} to review"]
     if notes:
         lines += ["Review:", *notes]
+    unread = [n for n in plan.notes if not n.reason.startswith("task ")]
+    if unread:
+        lines += ["Not read:", *(f"  line {n.line}: {n.text} ({n.reason})" for n in unread)]
     return "\n".join(lines)

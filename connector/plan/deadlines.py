@@ -18,7 +18,7 @@ from connector.plan.vocabulary import PhraseMatch, Vocabulary
 _ITALIC_PAREN = re.compile(r"\(\s*\*{1,2}([^*()]+?)\*{1,2}\s*\)|\*{1,2}\(\s*([^*()]+?)\s*\)\*{1,2}")
 _LABEL = re.compile(
     r"(?<![^\s(.;:\-–+•*])\**(?:thời\s+gian(?:\s+(?:thực\s+hiện|hoàn\s+thành|báo\s+cáo))?|thời\s+hạn"
-    r"(?:\s+(?:hoàn\s+thành|thực\s+hiện|báo\s+cáo))?|tiến\s+độ(?:\s+(?:thực\s+hiện|hoàn\s+thành))?|hạn\s+hoàn\s+thành)"
+    r"(?:\s+(?:hoàn\s+thành|thực\s+hiện|báo\s+cáo|ban\s+hành|trình))?|tiến\s+độ(?:\s+(?:thực\s+hiện|hoàn\s+thành))?|hạn\s+hoàn\s+thành)"
     r"\**\s*:\**\s*(.+?)\s*(?=;|\.\s|\.?\s*$)",
     re.IGNORECASE | re.MULTILINE,
 )

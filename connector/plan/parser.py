@@ -352,7 +352,7 @@ def _draft(raw: _RawTask, vocabulary: Vocabulary) -> _Draft:
             title_text = title_text[:1].upper() + title_text[1:]
     if not lead and (c is None or not c.lead) and text and un.is_unit_name(text[0]):
         head = re.split(r"[:;.]", text[0], maxsplit=1)[0]
-        named = un.assignment(head)
+        named = un.assignment(head) if re.search(r"chủ\s+trì", head) else (un.split_units(un.cut_clause(head)), [])
         if named[0] and len(" ".join(named[0])) < len(head):  # "Sở Công Thương tổng hợp báo cáo …"
             lead, cooperating = named[0], cooperating or named[1]
     draft = _Draft(raw, stream, "\n".join(text), lead, cooperating, find_phrases(stream.text, vocabulary))

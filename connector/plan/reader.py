@@ -101,9 +101,9 @@ def _docx_lines(document) -> list[str]:
         elif tag == "tbl":
             table = Table(child, document)
             rows = [[_cell_text(cell, numbering) for cell in row.cells] for row in table.rows]
-            task_lines = task_table_lines(rows)
-            if task_lines is not None:
-                lines.extend(task_lines)
+            if _looks_like_task_table(rows):  # one pipe row per table row, merged cells repeated
+                lines.extend("| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in row) + " |" for row in rows)
+                lines.append("")
                 continue
             seen = set()
             for row in table.rows:
@@ -127,6 +127,15 @@ _COLUMNS = {
     "lead": re.compile(r"chủ trì|cơ quan thực hiện|đơn vị thực hiện|^thực hiện$|phụ trách"),
 }
 _ROMAN_OR_LETTER = re.compile(r"^(?:[IVX]{1,5}|[A-Z])\.?$")
+
+
+def _looks_like_task_table(rows: list[list[str]]) -> bool:
+    for row in rows[:3]:
+        header = [re.sub(r"\s+", " ", c.strip().lower().replace("*", "")) for c in row]
+        if any(_COLUMNS["content"].search(h) for h in header) and any(
+                _COLUMNS["time"].search(h) or _COLUMNS["lead"].search(h) for h in header):
+            return True
+    return False
 
 
 def task_table_lines(rows: list[list[str]]) -> list[str] | None:
@@ -237,12 +246,28 @@ class _Numbering:
                 for ilvl, spec in abstract.get(ref.get(f"{w}val"), {}).items():
                     self.levels[(num.get(f"{w}numId"), ilvl)] = spec
 
-    def label(self, paragraph) -> str:
+    @staticmethod
+    def _num_pr(paragraph):
+        """The paragraph's list numbering: its own w:numPr, else its style's (or a base style's)."""
         ppr = paragraph._p.pPr
-        if ppr is None or ppr.numPr is None or ppr.numPr.numId is None:
+        if ppr is not None and ppr.numPr is not None and ppr.numPr.numId is not None:
+            return ppr.numPr
+        style, seen = paragraph.style, 0
+        while style is not None and seen < 10:
+            sppr = style.element.pPr
+            if sppr is not None and sppr.numPr is not None and sppr.numPr.numId is not None:
+                return sppr.numPr
+            style, seen = style.base_style, seen + 1
+        return None
+
+    def label(self, paragraph) -> str:
+        num_pr = self._num_pr(paragraph)
+        if num_pr is None:
             return ""
-        num_id = str(ppr.numPr.numId.val)
-        ilvl = int(ppr.numPr.ilvl.val) if ppr.numPr.ilvl is not None else 0
+        num_id = str(num_pr.numId.val)
+        if num_id == "0":
+            return ""  # numbering switched off on this paragraph
+        ilvl = int(num_pr.ilvl.val) if num_pr.ilvl is not None else 0
         spec = self.levels.get((num_id, ilvl))
         if spec is None:
             return ""

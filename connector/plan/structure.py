@@ -116,7 +116,7 @@ def strip_item_marker(text: str) -> str:
 def heading(plain: str, marked: str, markdown_heading: bool = False) -> tuple[str, str] | None:
     """(roman, title) when the line is a section heading such as "II. NHIỆM VỤ TRỌNG TÂM"."""
     m = _HEADING.match(plain)
-    if not m:
+    if not m or re.match(r"^V\s*/\s*V\b", plain, re.IGNORECASE):  # "V/V …" (về việc) is a subject line
         return None
     title = m.group("title").strip()
     if not any(c.isalpha() for c in title) or len(title) > 150:
@@ -293,6 +293,7 @@ def sentence_case(text: str) -> str:
         core = w.strip("“”\"'(),.;:")
         words.append(w if _KEEP_UPPER.match(core) else w.lower())
     out = " ".join(words)
+    out = re.sub(r"^v\s*/\s*v\b", "về việc", out, flags=re.IGNORECASE)
     for name in _PROPER:
         out = re.sub(rf"\b{name.lower()}\b", name, out)
     out = re.sub(r"\b(nghị quyết|quyết định|kết luận|chỉ thị|luật|nghị định|kế hoạch|chương trình|thông tư)(\s+(?:số|\d))",
