@@ -222,8 +222,10 @@ def test_a_nextcloud_job_addresses_the_users_dav_trees(tmp_path, monkeypatch):
         assert job.caldav.home_url == "https://cloud.example.org/remote.php/dav/calendars/plan%20bot/"
         assert job.files_root == "https://cloud.example.org/remote.php/dav/files/plan%20bot/"
         assert job.root == "Báo cáo/21-KL-TW"
-        link = job.folder_url("Chi bộ A/03 – Xây dựng/Tháng 02-2022")
-        assert link.startswith("https://cloud.example.org/apps/files/?dir=/B%C3%A1o%20c%C3%A1o/21-KL-TW/Chi%20b")
+        # A folder's link names its file id (it opens for every member who sees the folder): none until known.
+        assert job.folder_url("Chi bộ A/03 – Xây dựng/Tháng 02-2022") is None
+        job.links.learn_ids({"Báo cáo/21-KL-TW/Chi bộ A/03 – Xây dựng/Tháng 02-2022": "4711"})
+        assert job.folder_url("Chi bộ A/03 – Xây dựng/Tháng 02-2022") == "https://cloud.example.org/index.php/f/4711"
         assert job.ocs is not None and job.requests == 0  # nothing is sent until a job runs
 
 

@@ -120,7 +120,7 @@ def test_the_csv_opens_in_excel_with_vietnamese_headings_and_the_same_rows(reg, 
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Tình trạng",
-                             "Thời điểm nộp", "Số tệp", "Thư mục"]
+                             "Thời điểm nộp", "Số tệp", "Thư mục", "Liên kết", "Ghi chú"]
     assert [(r["Mã đơn vị"], int(r["Nhiệm vụ"]), r["Kỳ"], r["Tình trạng"]) for r in rows] == expected_rows(reg)
     late = next(r for r in rows if r["Tình trạng"] == "Hoàn thành quá hạn")
     assert re.fullmatch(r"\d\d/\d\d/2022", late["Hạn"]) and re.fullmatch(r"\d\d/\d\d/2022 \d\d:\d\d", late["Thời điểm nộp"])
@@ -138,7 +138,7 @@ def test_the_xlsx_holds_the_same_rows_coloured_by_status_with_real_dates(reg, tm
     body = list(ws.iter_rows(min_row=2))
     assert [(r[col["Mã đơn vị"]].value, r[col["Nhiệm vụ"]].value, r[col["Kỳ"]].value, r[col["Tình trạng"]].value)
             for r in body] == expected_rows(reg)
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:K{len(reg.rows) + 1}"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:M{len(reg.rows) + 1}"
     assert ws.column_dimensions["D"].width > 30
     for cells, row in zip(body, reg.rows):
         assert cells[col["Tình trạng"]].fill.fgColor.rgb.endswith(STATUS_FILLS[row.status])

@@ -165,12 +165,17 @@ def test_files_beside_obligation_folders_are_kept_as_unassigned_with_the_unit_gu
                    ignored_dirs={"Sổ theo dõi", "Báo cáo/Sổ theo dõi/"})
     assert {f.path: f.unit for f in reg.unassigned} == {
         "Chi bộ A/bao-cao-chung.pdf": "cb-a",
-        "Chi bộ A/03 – Xây dựng kế hoạch/ke-hoach.docx": "cb-a",
         "Chi bộ B/tai-lieu.pdf": "cb-b",
         "Tài liệu chung/huong-dan.pdf": None,
         "ghi-chu.txt": None,
     }
-    assert only_row(reg).status == Status.OVERDUE
+    reasons = {f.path: f.reason for f in reg.unassigned}
+    assert "số nhiệm vụ" in reasons["Chi bộ A/bao-cao-chung.pdf"]
+    assert reasons["ghi-chu.txt"] == "Nằm ngoài thư mục của các đơn vị"
+    # A file in the task folder (not in a period folder) counts for that task's open period.
+    row = only_row(reg)
+    assert row.status == Status.SUBMITTED_ON_TIME
+    assert [(f.name, f.credited_by) for f in row.files] == [("ke-hoach.docx", "task_folder")]
 
 
 # --- history: the register never forgets a submission silently --------------------------------
@@ -282,3 +287,136 @@ def test_a_task_folder_renamed_by_a_new_version_of_the_plan_still_counts_for_its
     other_task = "Chi bộ A/04 – Tập huấn/Tháng 02-2022/x.pdf"
     reg = register([ob], [upload(other_task, datetime(2022, 2, 20, 9, 0, tzinfo=TZ))])
     assert only_row(reg).status is Status.OVERDUE and [u.path for u in reg.unassigned] == [other_task]
+
+
+# --- reports filed through a unit's upload-only link: credited by the task number in the name ----------
+
+def yearly(task: int, year: int, unit: str = "cb-a") -> Obligation:
+    return Obligation(unit=unit, task=task, milestone=1, period=str(year), due=date(year, 12, 31),
+                      kind=MilestoneKind.YEARLY, folder=f"Chi bộ A/{task:02d} – Việc {task}/Năm {year}")
+
+
+YEARS = [yearly(8, 2022), yearly(8, 2023), yearly(8, 2024), yearly(3, 2022)]
+PLAN8 = Plan(title="Kế hoạch", code="kh", tasks=[Task(number=3, title="Ba", text="…"), Task(number=8, title="Tám", text="…")])
+
+
+def drop(name: str, at: datetime, unit_folder: str = "Chi bộ A") -> RemoteFile:
+    return upload(f"{unit_folder}/{name}", at)
+
+
+def credited(files, as_of=date(2024, 12, 31), obligations=YEARS, **kw):
+    reg = compute_register(obligations, files, UNITS, PLAN8, as_of, NOW, **kw)
+    return {r.key: (r.status, [f.name for f in r.files]) for r in reg.rows}, reg
+
+
+def test_a_report_dropped_in_the_unit_folder_counts_for_the_task_its_name_starts_with():
+    rows, reg = credited([drop("NV03 - Báo cáo kế hoạch.docx", datetime(2022, 6, 1, tzinfo=VN))])
+    assert rows["cb-a/3/1/2022"] == (Status.SUBMITTED_ON_TIME, ["NV03 - Báo cáo kế hoạch.docx"])
+    row = next(r for r in reg.rows if r.task == 3)
+    assert reg.unassigned == [] and row.files[0].credited_by == "name"
+
+
+def test_the_task_number_may_be_written_nv3_nv_03_or_nhiem_vu_3():
+    from connector.register.status import task_in_name
+
+    for name in ("NV3.pdf", "nv 03 bao cao.pdf", "NV-3_BC.docx", "Nhiệm vụ 3 - báo cáo.pdf", "BC_NV03.pdf"):
+        assert task_in_name(name)[0] == {3}, name
+    assert task_in_name("BCHN - Báo cáo năm 2024.docx") == ({0}, {"2024"})
+    assert task_in_name("Báo cáo hằng năm 2023.pdf")[0] == {0}
+    assert task_in_name("NVTH3.pdf")[0] == set() and task_in_name("KHNV.pdf")[0] == set()
+
+
+def test_a_late_report_counts_for_the_period_still_owed_and_the_next_one_for_the_next_period():
+    rows, _ = credited([drop("NV08 - BC.docx", datetime(2023, 1, 10, tzinfo=VN)),     # 2022's, late
+                        drop("NV08 - BC.docx (2).docx", datetime(2023, 11, 20, tzinfo=VN))])  # 2023's, on time
+    assert rows["cb-a/8/1/2022"][0] == Status.SUBMITTED_LATE
+    assert rows["cb-a/8/1/2023"][0] == Status.SUBMITTED_ON_TIME
+    assert rows["cb-a/8/1/2024"] == (Status.DUE_SOON, [])
+
+
+def test_an_annex_the_same_day_or_a_correction_before_the_deadline_joins_the_same_report():
+    rows, _ = credited([drop("NV08 - Báo cáo.docx", datetime(2022, 12, 1, 9, tzinfo=VN)),
+                        drop("NV08 - Phụ lục.xlsx", datetime(2022, 12, 1, 9, 5, tzinfo=VN)),
+                        drop("NV08 - Báo cáo (sửa).docx", datetime(2022, 12, 5, tzinfo=VN))])
+    assert rows["cb-a/8/1/2022"] == (Status.SUBMITTED_ON_TIME,
+                                     ["NV08 - Báo cáo (sửa).docx", "NV08 - Báo cáo.docx", "NV08 - Phụ lục.xlsx"])
+    assert rows["cb-a/8/1/2023"][1] == []
+
+
+def test_a_year_in_the_name_picks_that_years_report():
+    rows, _ = credited([drop("NV08 - 2023 - Báo cáo.docx", datetime(2024, 2, 1, tzinfo=VN))])
+    assert rows["cb-a/8/1/2023"][0] == Status.SUBMITTED_LATE and rows["cb-a/8/1/2022"][1] == []
+
+
+def test_a_report_filed_in_its_folder_closes_that_period_for_dropped_files():
+    rows, _ = credited([upload("Chi bộ A/08 – Việc 8/Năm 2022/bc.pdf", datetime(2022, 11, 1, tzinfo=VN)),
+                        drop("NV08.pdf", datetime(2023, 3, 1, tzinfo=VN))])
+    assert rows["cb-a/8/1/2022"][1] == ["bc.pdf"] and rows["cb-a/8/1/2023"][1] == ["NV08.pdf"]
+
+
+def test_what_cannot_be_placed_stays_unassigned_with_the_reason():
+    _, reg = credited([drop("bao-cao.pdf", datetime(2022, 6, 1, tzinfo=VN)),
+                       drop("NV03 và NV08.pdf", datetime(2022, 6, 1, tzinfo=VN)),
+                       drop("NV05 - BC.pdf", datetime(2022, 6, 1, tzinfo=VN)),
+                       upload("Chi bộ A/Khác/NV03.pdf", datetime(2022, 6, 1, tzinfo=VN))])
+    reasons = {f.name: f.reason for f in reg.unassigned}
+    assert "không có số nhiệm vụ" in reasons["bao-cao.pdf"]
+    assert reasons["NV03 và NV08.pdf"] == "Tên tệp nêu nhiều nhiệm vụ (NV03, NV08)"
+    assert reasons["NV05 - BC.pdf"] == "Đơn vị không có nhiệm vụ 5 trong kế hoạch"
+    assert reasons["NV03.pdf"] == "Không nằm trong thư mục nộp của nhiệm vụ nào"
+    assert all(f.unit == "cb-a" for f in reg.unassigned)
+
+
+def test_crediting_does_not_change_with_later_uploads_or_an_earlier_as_of():
+    first = drop("NV08 - BC.docx", datetime(2022, 5, 1, tzinfo=VN))
+    later = drop("NV08 - BC năm sau.docx", datetime(2023, 5, 1, tzinfo=VN))
+    early, _ = credited([first, later], as_of=date(2022, 12, 31))
+    full, _ = credited([first, later])
+    assert early["cb-a/8/1/2022"] == full["cb-a/8/1/2022"] == (Status.SUBMITTED_ON_TIME, ["NV08 - BC.docx"])
+    assert early["cb-a/8/1/2023"][1] == [] and full["cb-a/8/1/2023"][1] == ["NV08 - BC năm sau.docx"]
+
+
+def test_a_dropped_report_deleted_later_stays_with_the_obligation_it_was_credited_to(tmp_path):
+    f = drop("NV08 - BC.docx", datetime(2022, 5, 1, tzinfo=VN))
+    _, before = credited([f])
+    previous = load_register(write_json(before, tmp_path))
+    rows, after = credited([], previous=previous)
+    assert rows["cb-a/8/1/2022"] == (Status.SUBMITTED_ON_TIME, ["NV08 - BC.docx"])
+    assert after.unassigned == []
+
+
+def test_the_link_note_states_the_rule_once():
+    from connector.register.status import DROP_RULE_VI, drop_note
+
+    note = drop_note("Nộp báo cáo thực hiện kế hoạch vào đây")
+    assert note.startswith("Nộp báo cáo thực hiện kế hoạch vào đây. ") and note.endswith(DROP_RULE_VI)
+    assert drop_note(note) == note and drop_note("") == DROP_RULE_VI
+    assert "NV03" in DROP_RULE_VI and "BCHN" in DROP_RULE_VI
+
+
+# --- a folder deleted with the reports in it ---------------------------------------------------------
+
+def test_reports_lost_with_a_deleted_folder_say_so_and_where_they_are(tmp_path):
+    f = upload(f"{FOLDER}/bao-cao.pdf", datetime(2022, 2, 20, tzinfo=VN))
+    listed = {"Chi bộ A": "10", "Chi bộ A/03 – Xây dựng kế hoạch": "11", FOLDER: "12"}
+    before = register([monthly()], [f], folders=listed)
+    assert before.rows[0].files[0].folder_id == "12"
+    previous = load_register(write_json(before, tmp_path))
+
+    # The unit folder went to the trash bin (the listing lacks it) ...
+    gone = register([monthly()], [], previous=previous, folders={}, trash_owner="plan-bot")
+    lost = only_row(gone).files[0]
+    assert lost.removed and "«Chi bộ A» đã bị xoá" in lost.note and "thùng rác" in lost.note and "plan-bot" in lost.note
+    assert only_row(gone).status == Status.SUBMITTED_ON_TIME  # the submission stands
+    # ... and the note stays once the next sync has made the folders again (new ids).
+    again = register([monthly()], [], previous=gone, folders={"Chi bộ A": "20", FOLDER: "22"})
+    assert only_row(again).files[0].note == lost.note
+
+    # Made again before any collect saw it missing: the new id tells.
+    recreated = register([monthly()], [], previous=previous,
+                         folders={"Chi bộ A": "20", "Chi bộ A/03 – Xây dựng kế hoạch": "21", FOLDER: "22"})
+    assert f"«{FOLDER}» đã bị xoá" in only_row(recreated).files[0].note
+
+    # A file deleted on its own, its folder still there: no word of a trash bin.
+    alone = register([monthly()], [], previous=previous, folders=listed, trash_owner="plan-bot")
+    assert only_row(alone).files[0].note == "Tệp đã bị xoá hoặc chuyển khỏi thư mục"
