@@ -398,24 +398,28 @@ def test_the_link_note_states_the_rule_once():
 
 def test_reports_lost_with_a_deleted_folder_say_so_and_where_they_are(tmp_path):
     f = upload(f"{FOLDER}/bao-cao.pdf", datetime(2022, 2, 20, tzinfo=VN))
-    listed = {"Chi bộ A": "10", "Chi bộ A/03 – Xây dựng kế hoạch": "11", FOLDER: "12"}
+    task_folder = "Chi bộ A/03 – Xây dựng kế hoạch"
+    listed = {"Chi bộ A": "10", task_folder: "11", FOLDER: "12", "Chi bộ B": "13"}
     before = register([monthly()], [f], folders=listed)
-    assert before.rows[0].files[0].folder_id == "12"
+    assert before.folder_ids == {"Chi bộ A": "10", task_folder: "11", FOLDER: "12"}  # those holding reports
     previous = load_register(write_json(before, tmp_path))
 
     # The unit folder went to the trash bin (the listing lacks it) ...
-    gone = register([monthly()], [], previous=previous, folders={}, trash_owner="plan-bot")
+    gone = register([monthly()], [], previous=previous, folders={"Chi bộ B": "13"}, trash_owner="plan-bot")
     lost = only_row(gone).files[0]
-    assert lost.removed and "«Chi bộ A» đã bị xoá" in lost.note and "thùng rác" in lost.note and "plan-bot" in lost.note
+    assert lost.removed and lost.note == ("Thư mục «Chi bộ A» đã bị xoá cùng tệp này; tệp nằm trong thùng rác "
+                                          "(Tệp đã xoá) của tài khoản «plan-bot»")
     assert only_row(gone).status == Status.SUBMITTED_ON_TIME  # the submission stands
     # ... and the note stays once the next sync has made the folders again (new ids).
-    again = register([monthly()], [], previous=gone, folders={"Chi bộ A": "20", FOLDER: "22"})
+    again = register([monthly()], [], previous=gone, folders={"Chi bộ A": "20", task_folder: "21", FOLDER: "22"})
     assert only_row(again).files[0].note == lost.note
 
-    # Made again before any collect saw it missing: the new id tells.
-    recreated = register([monthly()], [], previous=previous,
-                         folders={"Chi bộ A": "20", "Chi bộ A/03 – Xây dựng kế hoạch": "21", FOLDER: "22"})
-    assert f"«{FOLDER}» đã bị xoá" in only_row(recreated).files[0].note
+    # Made anew before any collect saw it missing: the new ids tell which folder went.
+    unit_anew = register([monthly()], [], previous=previous, folders={"Chi bộ A": "20", task_folder: "21", FOLDER: "22"})
+    assert "«Chi bộ A» đã bị xoá" in only_row(unit_anew).files[0].note
+    period_anew = register([monthly()], [], previous=previous, folders={"Chi bộ A": "10", task_folder: "11", FOLDER: "22"})
+    assert f"«{FOLDER}» đã bị xoá" in only_row(period_anew).files[0].note
+    assert "thùng rác" not in only_row(period_anew).files[0].note  # other servers: no trash bin to name
 
     # A file deleted on its own, its folder still there: no word of a trash bin.
     alone = register([monthly()], [], previous=previous, folders=listed, trash_owner="plan-bot")

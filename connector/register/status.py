@@ -56,7 +56,6 @@ class RegisterFile(BaseModel):
     uploaded_at: datetime | None
     href: str = ""  # the server's path of the file
     url: str = ""  # the link people open ("" while unknown, and for removed files)
-    folder_id: str | None = None  # file id of the folder holding it (tells a deleted folder from a moved file)
     removed: bool = False  # no longer listed; kept with its last-seen data
     note: str = ""  # for people: why it was removed, where it went
     credited_by: str = ""  # "name" / "task_folder": placed by the naming rule, not by its folder
@@ -110,6 +109,9 @@ class Register(BaseModel):
     rows: list[RegisterRow] = Field(default_factory=list)
     unassigned: list[UnassignedFile] = Field(default_factory=list)
     ignored: list[IgnoredFile] = Field(default_factory=list)
+    # File ids of the folders holding the files listed (path relative to the plan's root -> id): the next
+    # register tells by them a report deleted on its own from one lost with its folder, deleted or made anew.
+    folder_ids: dict[str, str] = Field(default_factory=dict)
 
     def counts(self) -> dict[Status, int]:
         """Number of rows per status; every status is a key."""
@@ -284,10 +286,8 @@ def compute_register(
 
     def register_file(f: RemoteFile, path: str) -> RegisterFile:
         uploaded_at = to_local(f.uploaded_at) if f.uploaded_at else None  # aware, so times compare
-        parent = path.rsplit("/", 1)[0] if "/" in path else ""
         return RegisterFile(name=nfc(f.name), path=path, size=f.size, uploaded_at=uploaded_at, href=f.href,
-                            url=(links(path) or "") if links else "",
-                            folder_id=folder_ids.get(parent) if folder_ids is not None else None)
+                            url=(links(path) or "") if links else "")
 
     for f in files:
         path = _norm_path(f.path)
@@ -326,12 +326,13 @@ def compute_register(
             unassigned.append(UnassignedFile(**register_file(f, path).model_dump(), unit=unit, reason=why))
 
     previous_rows = {r.key: r for r in previous.rows} if previous else {}
+    old_ids = previous.folder_ids if previous else {}
 
     def vanished(old: Iterable[RegisterFile]) -> list[dict]:
         """Files of the previous register that are no longer listed and had arrived as of this day."""
         return [
             old_f.model_dump() | {"removed": True, "url": "", "uploaded_at": old_f.uploaded_at and to_local(old_f.uploaded_at),
-                                  "note": old_f.note or _removal_note(old_f, folder_ids, trash_owner)}
+                                  "note": old_f.note or _removal_note(old_f.path, old_ids, folder_ids, trash_owner)}
             for old_f in old
             if _norm_path(old_f.path) not in listed
             and not _after(old_f.uploaded_at, as_of_end)
@@ -379,21 +380,30 @@ def compute_register(
     unassigned.sort(key=lambda x: (x.removed, x.path))
     ignored.sort(key=lambda x: x.path)
 
+    held: dict[str, str] = {}
+    if folder_ids:
+        for f in [*(f for r in rows for f in r.files), *unassigned]:
+            if not f.removed and "/" in f.path:
+                held.update((a, i) for a in _ancestors(f.path.rsplit("/", 1)[0]) if (i := folder_ids.get(a)))
     return Register(as_of=as_of, generated_at=now, plan_title=nfc(plan.title), plan_code=plan.code,
-                    rows=rows, unassigned=unassigned, ignored=ignored)
+                    rows=rows, unassigned=unassigned, ignored=ignored, folder_ids=dict(sorted(held.items())))
 
 
-def _removal_note(f: RegisterFile, folder_ids: Mapping[str, str | None] | None, owner: str) -> str:
-    """Why a file is no longer listed: deleted with its folder (then it is in the owner's trash bin), or not."""
-    parent = _norm_path(f.path).rsplit("/", 1)[0] if "/" in f.path else ""
-    if folder_ids is None or not parent:
-        return "Tệp đã bị xoá hoặc chuyển khỏi thư mục"
-    missing = [a for a in _ancestors(parent) if a not in folder_ids]
-    recreated = f.folder_id and folder_ids.get(parent) and folder_ids.get(parent) != f.folder_id
-    if not missing and not recreated:
+def _removal_note(path: str, old_ids: Mapping[str, str], folder_ids: Mapping[str, str | None] | None,
+                  owner: str) -> str:
+    """Why a file is no longer listed: gone with a folder (missing now, or made anew with another id; then
+    it is in the owner's trash bin), or deleted or moved on its own."""
+    path = _norm_path(path)
+    deleted = None
+    if folder_ids is not None and "/" in path:
+        for a in _ancestors(path.rsplit("/", 1)[0]):  # the highest folder that went
+            if a not in folder_ids or (old_ids.get(a) and folder_ids[a] and folder_ids[a] != old_ids[a]):
+                deleted = a
+                break
+    if deleted is None:
         return "Tệp đã bị xoá hoặc chuyển khỏi thư mục"
     where = f"; tệp nằm trong thùng rác (Tệp đã xoá) của tài khoản «{owner}»" if owner else ""
-    return f"Thư mục «{missing[0] if missing else parent}» đã bị xoá cùng tệp này{where}"
+    return f"Thư mục «{deleted}» đã bị xoá cùng tệp này{where}"
 
 
 def _ancestors(path: str) -> list[str]:
@@ -482,7 +492,7 @@ def _iso(moment: datetime | None) -> str | None:
 def _file_json(f: RegisterFile) -> dict:
     out = {"name": f.name, "path": f.path, "size": f.size, "uploaded_at": _iso(f.uploaded_at), "href": f.href,
            "url": f.url}
-    for key in ("folder_id", "removed", "note", "credited_by"):
+    for key in ("removed", "note", "credited_by"):
         if value := getattr(f, key):
             out[key] = value
     return out
@@ -515,6 +525,7 @@ def register_to_json(reg: Register) -> dict:
         ],
         "unassigned": [_file_json(f) | {"unit": f.unit, "reason": f.reason} for f in reg.unassigned],
         "ignored": [{"path": i.path, "reason": i.reason} for i in reg.ignored],
+        "folder_ids": reg.folder_ids,
     }
 
 
@@ -523,7 +534,7 @@ def register_from_json(data: dict) -> Register:
     def file_fields(f: dict, folder: str = "") -> dict:
         path = f.get("path") or "/".join(p for p in (folder, f["name"]) if p)
         return {"name": f["name"], "path": path, "size": f.get("size", 0), "uploaded_at": f.get("uploaded_at"),
-                "href": f.get("href", ""), "url": f.get("url", ""), "folder_id": f.get("folder_id"),
+                "href": f.get("href", ""), "url": f.get("url", ""),
                 "removed": f.get("removed", False), "note": f.get("note", ""), "credited_by": f.get("credited_by", "")}
 
     plan = data.get("plan") or {}
@@ -545,6 +556,7 @@ def register_from_json(data: dict) -> Register:
         unassigned=[UnassignedFile(**file_fields(f), unit=f.get("unit"), reason=f.get("reason", ""))
                     for f in data.get("unassigned", [])],
         ignored=[IgnoredFile(**i) for i in data.get("ignored", [])],
+        folder_ids=data.get("folder_ids") or {},
     )
 
 
