@@ -125,6 +125,57 @@ def group_creation_lines(job) -> list[tuple[str, bool, str, bool]]:
              f"server: {shares.occ_group_add_lines(missing)}", True)]
 
 
+def calendar_limit_lines(job) -> list[tuple[str, bool | None, str, bool]]:
+    """(name, ok, detail, needed) for Nextcloud's calendar limits per account and what this job needs of
+    them; ok None marks a note (the `occ` lines that raise a limit, the other layout). One PROPFIND of the
+    calendar home, three reads of the dav settings (an admin's; the defaults are assumed otherwise)."""
+    from connector.nextcloud import limits as lim
+    from connector.render.ical import desired_calendars
+
+    cfg, layout = job.cfg.plan, job.cfg.sync.task_lists
+    wanted = desired_calendars(job.plan, job.units, coordinator_groups=cfg.coordinator_groups,
+                               publish=cfg.publish, task_lists=layout)
+    home = job.caldav.calendars()
+    limits = lim.read_calendar_limits(job.ocs)
+    have = home.owned_count(job.caldav.principal)
+    exist = sum(1 for c in wanted if c.slug in home)
+    trashed = sum(1 for c in wanted if c.slug not in home and c.slug in home.deleted)
+    to_create = len(wanted) - exist - trashed
+    lines: list[tuple[str, bool | None, str, bool]] = [
+        ("calendar limits", True, f"Nextcloud allows this account {limits.per_period_text()} and "
+         f"{limits.maximum_text()} (calendars + subscriptions, those in the trash bin too); {limits.source_text()}",
+         False)]
+    lists = f"{len(job.units)} unit task lists" if layout == "per_unit" else "one task list shared by the units"
+    detail = (f"the job needs {len(wanted)} (deadlines, overview, {lists}; [sync] task_lists = \"{layout}\"); "
+              f"{exist or 'none'} exist{'s' if exist == 1 else ''}"
+              + (f", {trashed} in the trash bin (sync restores them)" if trashed else "")
+              + f"; the account has {have}" + (f" of {limits.maximum}" if limits.maximum >= 0 else ""))
+    free = to_create if limits.maximum < 0 else max(0, limits.maximum - have)
+    never = max(0, to_create - free)
+    fits = min(to_create, free)
+    runs = limits.runs_to_create(fits)
+    if to_create == 0:
+        detail += ": nothing to create"
+    else:
+        detail += f"; {to_create} to create" + (f", {never} of them never fit" if never else "")
+        if runs > 1:
+            every = lim.period_text(limits.period)
+            detail += (f"; {'the ' + str(fits) + ' that fit' if never else 'they'} take {runs} sync runs at least "
+                       f"{'an hour' if every == 'hour' else every} apart ({limits.per_period} per {every})")
+    lines.append(("calendars", not never, detail, True))
+    fixes = []
+    if never:
+        fixes.append(lim.occ_line(lim.MAXIMUM, have + to_create))
+    if to_create > limits.per_period:
+        fixes.append(lim.occ_line(lim.PER_PERIOD, to_create))
+    for fix in fixes:
+        lines.append(("to raise the limits", None, fix, False))
+    if fixes and layout == "per_unit":
+        lines.append(("or", None, "set [sync] task_lists = \"shared\" (one task list for all units): the job then "
+                                  f"needs {len(wanted) - len(job.units) + 1} calendars", False))
+    return lines
+
+
 def sharing_checks(job, version: str) -> list[tuple[str, bool, str, bool]]:
     """The Nextcloud sharing findings of `check`: groups and password confirmation, then sharing limits."""
     return group_creation_lines(job) + sharing_limit_lines(job, version)
@@ -156,7 +207,8 @@ def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = Fal
                                or (name == "notifications app" and cfg.reminders.enabled)
                                or (name.startswith("public upload") and any(u.file_drop for u in job.units))):
                     needed_ok = False
-            for name, ok, detail, needed in sharing_checks(job, status.get("version") or status.get("versionstring", "")):
+            for name, ok, detail, needed in (sharing_checks(job, status.get("version") or status.get("versionstring", ""))
+                                             + calendar_limit_lines(job)):
                 lines.append((name, ok, detail))
                 needed_ok = needed_ok and (ok or not needed)
         else:
@@ -169,5 +221,5 @@ def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = Fal
         print(json.dumps([{"check": n, "ok": ok, "detail": d} for n, ok, d in lines], ensure_ascii=False, indent=2))
     else:
         for name, ok, detail in lines:
-            print(f"{'ok     ' if ok else 'missing'}  {name}: {detail}")
+            print(f"{'note   ' if ok is None else 'ok     ' if ok else 'missing'}  {name}: {detail}")
     return 0 if needed_ok else 1
