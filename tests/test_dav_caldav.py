@@ -1,13 +1,15 @@
 """CalDAV against recorded Nextcloud 29 and 34 answers."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import defusedxml.ElementTree as ET
 import pytest
 
 from connector.dav.caldav import CalDAVClient, normalize_etag
 from connector.dav.http import HttpClient, make_session
 from connector.dav.xml import parse_multistatus
-from connector.errors import PreconditionFailed, ServerError
+from connector.errors import PreconditionFailed, RateLimited, ServerError
 from ncfixtures import exchange, register
 
 HOME = "/remote.php/dav/calendars/admin/"
@@ -255,3 +257,87 @@ def test_item_href_is_calendar_plus_uid_dot_ics():
     cal, base = client("nextcloud-29")
     assert cal.item_href(base + CAL, "todo-21kltw-0001") == base + TODO
     assert cal.item_href(base + CAL.rstrip("/"), "a b") == base + CAL + "a%20b.ics"
+
+
+# -- Nextcloud's trash bin and calendar limits (answers recorded on a live Nextcloud 34.0.1) --------------
+
+HOME_WITH_TRASH = (Path(__file__).parent / "data" / "nextcloud-34" / "calendar-home-with-trash.xml").read_bytes()
+TOO_MANY = b"""<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:o="http://owncloud.org/ns">
+  <s:exception>OCA\\DAV\\Connector\\Sabre\\Exception\\TooManyRequests</s:exception>
+  <s:message>Too many calendars created</s:message>
+  <o:hint xmlns:o="o:">too many requests</o:hint>
+</d:error>
+"""
+LIMIT_REACHED = b"""<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">
+  <s:exception>Sabre\\DAV\\Exception\\Forbidden</s:exception>
+  <s:message>Calendar limit reached</s:message>
+</d:error>
+"""
+
+
+def bot_client() -> tuple[CalDAVClient, str]:
+    base = "http://127.0.0.1:8473"
+    return CalDAVClient(HttpClient(make_session("bot", "app-password"), backoff=0),
+                        base + "/remote.php/dav/calendars/bot/"), base
+
+
+def test_a_calendar_in_the_trash_bin_is_listed_apart_from_the_live_ones(rsps):
+    cal, base = bot_client()
+    rsps.add("PROPFIND", base + "/remote.php/dav/calendars/bot/", body=HOME_WITH_TRASH, status=207)
+    home = cal.calendars()
+    assert "pc-21-kl-tw-cb-a" not in home  # not usable: writes into it succeed and nobody sees them
+    trashed = home.deleted["pc-21-kl-tw-cb-a"]
+    assert trashed.deleted_at == "2026-11-26T13:43:55+00:00"
+    assert trashed.href == base + "/remote.php/dav/calendars/bot/pc-21-kl-tw-cb-a/"
+    assert set(home) == {"personal", "contact_birthdays", "pc-21-kl-tw-han", "scal_shared_by_admin"}
+    assert home["scal_shared_by_admin"].owner == "principals/users/admin"
+    assert home["pc-21-kl-tw-han"].owner == cal.principal == "principals/users/bot"
+    assert home.subscriptions == 1 and "ngay-le" not in home
+    # What Nextcloud counts against the limit: own calendars (trash bin too, no birthdays) + subscriptions.
+    assert home.owned_count(cal.principal) == 4
+    assert b"deleted-at" in rsps.calls[0].request.body and b"owner-principal" in rsps.calls[0].request.body
+
+
+def test_restoring_a_calendar_moves_it_to_the_trash_bins_restore_collection(rsps):
+    cal, base = bot_client()
+    rsps.add("MOVE", base + "/remote.php/dav/calendars/bot/pc-21-kl-tw-han/", status=201)
+    assert cal.restore_calendar("pc-21-kl-tw-han") == base + "/remote.php/dav/calendars/bot/pc-21-kl-tw-han/"
+    assert (rsps.calls[0].request.headers["Destination"]
+            == base + "/remote.php/dav/calendars/bot/trashbin/restore/pc-21-kl-tw-han")
+
+
+def test_a_calendar_is_removed_for_good_only_when_asked(rsps):
+    cal, base = bot_client()
+    href = base + "/remote.php/dav/calendars/bot/pc-21-kl-tw-cb-a/"
+    rsps.add("DELETE", href, status=204)
+    rsps.add("DELETE", href, status=404)  # already gone: fine
+    cal.delete_calendar(href)
+    cal.delete_calendar(href, permanently=True)
+    assert "X-NC-CalDAV-No-Trashbin" not in rsps.calls[0].request.headers
+    assert rsps.calls[1].request.headers["X-NC-CalDAV-No-Trashbin"] == "1"
+
+
+def test_renaming_a_calendar_is_one_proppatch(rsps):
+    cal, base = bot_client()
+    href = base + "/remote.php/dav/calendars/bot/pc-21-kl-tw-cb-a/"
+    rsps.add("PROPPATCH", href, status=207, body=b'<d:multistatus xmlns:d="DAV:"/>')
+    cal.set_displayname(href, "Nhiệm vụ – Chi bộ <Mới>")
+    body = rsps.calls[0].request.body.decode()
+    assert "<d:displayname>Nhiệm vụ – Chi bộ &lt;Mới&gt;</d:displayname>" in body
+
+
+@pytest.mark.parametrize("status, body, message", [
+    (429, TOO_MANY, "Too many calendars created"),
+    (403, LIMIT_REACHED, "Calendar limit reached"),
+])
+def test_nextclouds_calendar_limits_are_rate_limited_errors(status, body, message, rsps):
+    cal, base = bot_client()
+    rsps.add("MKCALENDAR", base + "/remote.php/dav/calendars/bot/pc-21-kl-tw-cb-b/", status=status, body=body,
+             content_type="application/xml; charset=utf-8")
+    with pytest.raises(RateLimited) as err:
+        cal.create_calendar("pc-21-kl-tw-cb-b", "Nhiệm vụ – Chi bộ B")
+    assert err.value.status == status and err.value.retry_after is None
+    assert message in str(err.value) and "MKCALENDAR" in str(err.value)
+    assert len(rsps.calls) == 1  # not retried: the limit holds for an hour

@@ -125,6 +125,42 @@ def test_deadline_calendar_is_shared_with_every_unit_and_the_coordinators():
     assert len(unit_lists) == 8
 
 
+def test_the_shared_layout_has_one_task_list_every_unit_group_and_the_coordinators_see():
+    calendars, items = render(coordinator_groups=["ban-to-chuc-duk"], task_lists="shared")
+    assert [c.slug for c in calendars] == ["pc-21-kl-tw-han", "pc-21-kl-tw-tong-hop", "pc-21-kl-tw-nhiem-vu-cac-don-vi"]
+    tasks = calendars[2]
+    assert tasks.displayname == "Nhiệm vụ các đơn vị – KH 21-KL/TW" and tasks.components == ["VTODO"]
+    assert tasks.share_groups == [u.group for u in sample_units(8)] + ["ban-to-chuc-duk"] and tasks.unit is None
+    assert {i.calendar for i in items if "-td-" in i.uid} == {tasks.slug}
+
+
+def test_shared_todos_name_their_unit_and_keep_the_uids_of_the_per_unit_layout():
+    _, per_unit = render()
+    _, shared = render(task_lists="shared")
+    assert [i.uid for i in shared] == [i.uid for i in per_unit]  # switching layouts moves the same to-dos
+    same = {i.uid: i for i in per_unit}
+    for item in shared:
+        if "-td-" not in item.uid:
+            assert item.ics == same[item.uid].ics  # events and the overview do not change
+    todo = component(by_uid(shared)["pc-21-kl-tw-td-du-vnpt-t07-m2-2024"])
+    assert str(todo["SUMMARY"]).startswith("[Đảng ủy Viễn thông tỉnh] NV 7 – ")
+    assert [str(c) for c in todo["CATEGORIES"].cats] == ["KH 21-KL/TW", "Đảng ủy Viễn thông tỉnh"]
+    plain = component(same["pc-21-kl-tw-td-du-vnpt-t07-m2-2024"])
+    assert str(todo["SUMMARY"]) == "[Đảng ủy Viễn thông tỉnh] " + str(plain["SUMMARY"])
+
+
+def test_a_unit_name_with_a_comma_stays_one_category():
+    units = [Unit(id="cb-a", name="Chi bộ Văn phòng, Sở Tư pháp", group="g", kind="chi bộ cơ sở")]
+    _, items = render(units=units, task_lists="shared")
+    todo = component(next(i for i in items if "-td-" in i.uid))
+    assert [str(c) for c in todo["CATEGORIES"].cats][1] == "Chi bộ Văn phòng, Sở Tư pháp"
+
+
+def test_an_unknown_layout_is_refused():
+    with pytest.raises(ValueError, match="task_lists"):
+        render(task_lists="per_group")
+
+
 # --- items -----------------------------------------------------------------------------------
 
 def test_every_item_parses_back_and_carries_uid_plan_marker_and_hash():
