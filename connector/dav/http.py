@@ -51,6 +51,7 @@ class RetryPolicy:
     max_wait: float = 30.0  # seconds slept in all for one request
     max_retry_after: float = 30.0  # a 429 asking for longer is not waited for: RateLimited
     cap: float = 8.0  # longest single backoff (Retry-After may ask for more, up to max_retry_after)
+    multiplier: float = 3.0  # each backoff this many times the last: quick first retry, then room to drain
     lock_factor: float = 0.2  # a database lock clears in milliseconds: its backoff starts at backoff x this
 
 _STATUS_TEXT = {
@@ -207,7 +208,7 @@ class HttpClient:
 
     def _backoff(self, attempt: int, factor: float = 1.0) -> float:
         """The wait before try `attempt + 1`: exponential, capped, with jitter (half fixed, half random)."""
-        base = min(self.retry.cap, self.backoff * factor * 2 ** (attempt - 1))
+        base = min(self.retry.cap, self.backoff * factor * self.retry.multiplier ** (attempt - 1))
         return base / 2 + base / 2 * self.jitter()
 
     def _note_busy(self) -> None:

@@ -35,16 +35,21 @@ def is_busy_error(exc: BaseException | None) -> bool:
 
 
 class AdaptiveLimit:
-    """How many writes may run now: halves on a busy answer, grows by one after `grow_after` x limit
-    clean writes; between `floor` and `ceiling`."""
+    """How many writes may run now, between `floor` and `ceiling`.
 
-    def __init__(self, ceiling: int, *, floor: int = 1, grow_after: int = 4):
+    Halves on a busy answer (once per round: writes started before a cut do not cut again); grows by one
+    after `patience` x limit clean writes in a row. Each cut doubles the patience (up to `max_patience`),
+    so a server that is busy whenever it gets a second writer (SQLite) is probed ever more rarely.
+    """
+
+    def __init__(self, ceiling: int, *, floor: int = 1, grow_after: int = 4, max_patience: int = 256):
         self.ceiling = max(1, ceiling)
         self.floor = max(1, min(floor, self.ceiling))
-        self.grow_after = grow_after
+        self.patience = grow_after
+        self.max_patience = max_patience
         self.value = self.ceiling
         self.lowest = self.value
-        self.round = 0  # bumped at each decrease: writes started before it do not decrease again
+        self.round = 0  # bumped at each cut
         self._clean = 0
 
     def busy(self, started_in: int) -> None:
@@ -53,12 +58,13 @@ class AdaptiveLimit:
             return
         before, self.value = self.value, max(self.floor, self.value // 2)
         self.round += 1
+        self.patience = min(self.max_patience, self.patience * 2)
         self.lowest = min(self.lowest, self.value)
         log.info("server busy: %d writes at a time instead of %d", self.value, before)
 
     def ok(self) -> None:
         self._clean += 1
-        if self.value < self.ceiling and self._clean >= self.grow_after * self.value:
+        if self.value < self.ceiling and self._clean >= self.patience * self.value:
             self.value += 1
             self._clean = 0
             log.debug("server coping: %d writes at a time", self.value)
