@@ -49,7 +49,7 @@ def sharing_limit_lines(job, version: str) -> list[tuple[str, bool, str, bool]]:
     """
     import math
 
-    from connector.render.ical import build_desired
+    from connector.render.ical import desired_calendars
     from connector.sync import shares
 
     major = _major(version)
@@ -57,8 +57,8 @@ def sharing_limit_lines(job, version: str) -> list[tuple[str, bool, str, bool]]:
         return [("sharing limits", True, f"none on Nextcloud {major} (later versions limit shares per account)", False)]
     cfg = job.cfg.plan
     folder_need = len(cfg.coordinator_groups) + len(job.units) + sum(1 for u in job.units if u.file_drop)
-    calendars, _ = build_desired(job.plan, job.units, job.obligations, coordinator_groups=cfg.coordinator_groups,
-                                 publish=cfg.publish)
+    calendars = desired_calendars(job.plan, job.units, coordinator_groups=cfg.coordinator_groups, publish=cfg.publish,
+                                  task_lists=job.cfg.sync.task_lists)
     cal_need = sum(math.ceil(len(c.share_groups) / shares.nccal.MAX_SHARE_ELEMENTS) for c in calendars)
     folder_runs = math.ceil(folder_need / 20)
     lines = [("folder share limit", folder_need <= 20,
