@@ -104,15 +104,16 @@ def waiting_line(waiting_units: int, waiting_other: list[str], *, limits: Calend
         later = f"the next run after {resume_at} tries again" if resume_at else "a later run tries again"
         return head + f"the server refuses more new calendars for now (429); {later}"
     said = "Nextcloud allows this account" + ("" if limits.read else " (by default)")
-    parts, fixes = [], []
+    parts, fixes, later = [], [], ""
     if hourly:
-        later = f"the next run after {resume_at} continues" if resume_at else "a later run continues"
-        parts.append(f"{limits.per_period_text()} ({later})")
+        parts.append(limits.per_period_text())
+        later = f"; the next run after {resume_at} continues" if resume_at else "; a later run continues"
         fixes.append(occ_line(PER_PERIOD, limits.per_period + n))
     if limits.maximum >= 0 and (total or have + n > limits.maximum):
         parts.append(f"{limits.maximum} calendars in all (it has {have})")
         fixes.append(occ_line(MAXIMUM, have + n))
     ways = " and ".join(fixes)
     if shared_advice:
-        ways = f"{ways}, or set [sync] task_lists = \"shared\"" if ways else "or set [sync] task_lists = \"shared\""
-    return head + f"{said} {' and '.join(parts) or 'no more new calendars for now'}" + (f" (raise with {ways})" if ways else "")
+        ways = f"{ways}, or set [sync] task_lists = \"shared\"" if ways else "set [sync] task_lists = \"shared\""
+    return (head + f"{said} {' and '.join(parts) or 'no more new calendars for now'}{later}"
+            + (f" ({'raise with ' if fixes else ''}{ways})" if ways else ""))
