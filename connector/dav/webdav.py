@@ -185,7 +185,7 @@ class WebDAVClient:
             batch = [p for p in levels[depth] if not any(p.startswith(f + "/") for f in errors)]
             done = run_adaptive(batch, make, parallel=parallel, pressure=getattr(self.http, "busy_seen", None))
             for path, exc in done.failed:
-                log.warning("cannot create folder %s: %s", path, exc)
+                log.info("cannot create folder %s: %s", path, exc)  # the caller reports it
                 errors[path] = exc
         if failed is None and errors:
             raise next(iter(errors.values()))
