@@ -692,3 +692,88 @@ def test_twelve_groups_are_withdrawn_in_two_requests(version, rsps):
     # Only chi-bo-a is among the invites: the others are not shared any more, nothing to withdraw there.
     assert [len(p.findall(OC + "remove")) for p in posts] == [1] and report.failed == []
     assert state["lich-chi-bo-a"]["groups"] == []
+
+
+# -- `check` before any sync: groups, password confirmation and the sharing limits ----------------
+
+CLOUD = "http://cloud.test"
+GROUPS_API = CLOUD + "/ocs/v2.php/cloud/groups"
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def ocs_ok(data) -> dict:
+    return {"ocs": {"meta": {"status": "ok", "statuscode": 200, "message": "OK"}, "data": data}}
+
+
+def check_job(tmp_path, *, units: int, create_groups: bool = True, admin_password: str | None = None,
+              task_lists: str = "per_unit"):
+    from connector.commands import Job
+    from connector.config import Config, PlanConfig, ServerConfig, SyncConfig
+
+    path = tmp_path / "units.toml"
+    path.write_text("".join(f'[[units]]\nid = "cb-{i:03d}"\nname = "Chi bộ {i}"\ngroup = "chi-bo-{i:03d}"\n\n'
+                            for i in range(1, units + 1)), encoding="utf-8")
+    server = ServerConfig(kind="nextcloud", url=CLOUD, user="bot", password="app-Pass-123")
+    server._admin_password = admin_password
+    cfg = Config(server=server, plan=PlanConfig(document=str(REPO / "mappings/plans/ke-hoach-21-kl-tw.txt"),
+                                                units=str(path), create_groups=create_groups),
+                 sync=SyncConfig(task_lists=task_lists), state_dir=str(tmp_path / "state"))
+    return Job(cfg)
+
+
+def test_check_on_34_says_before_any_sync_that_groups_need_the_login_password_or_occ(tmp_path, rsps):
+    from connector.checks import group_creation_lines
+
+    rsps.add("GET", GROUPS_API, json=ocs_ok({"groups": ["admin", "chi-bo-001"]}))
+    rsps.add("POST", GROUPS_API, status=403, json=NOT_CONFIRMED)  # the probe: no group named, nothing made
+    with check_job(tmp_path, units=3) as job:
+        (name, ok, detail, needed), = group_creation_lines(job)
+    assert (name, ok, needed) == ("group creation", False, True)
+    assert detail.startswith("2 of 3 groups do not exist and Nextcloud asks for password confirmation")
+    assert "[server] admin_password_file" in detail and "occ group:add chi-bo-002; occ group:add chi-bo-003" in detail
+    probe = rsps.calls[1].request.body
+    assert (probe if isinstance(probe, str) else probe.decode()) == "groupid="  # an empty name: refused, harmless
+
+
+def test_check_with_the_login_password_file_finds_the_way_open(tmp_path, rsps):
+    from connector.checks import group_creation_lines
+
+    rsps.add("GET", GROUPS_API, json=ocs_ok({"groups": ["admin"]}))
+    rsps.add("POST", GROUPS_API, status=403, json=NOT_CONFIRMED)  # with the app password
+    rsps.add("POST", GROUPS_API, status=400, json={"ocs": {"meta": {"status": "failure", "statuscode": 101,
+                                                                    "message": "Invalid group name"}, "data": []}})
+    with check_job(tmp_path, units=2, admin_password="login-Secret-9") as job:
+        (name, ok, detail, _), = group_creation_lines(job)
+    assert (name, ok) == ("group creation", True)
+    assert detail == ("2 of 2 groups do not exist; the sync creates them with the login password of "
+                      "admin_password_file (Nextcloud asks for password confirmation)")
+    assert rsps.calls[1].request.headers["Authorization"] != rsps.calls[2].request.headers["Authorization"]
+    assert "login-Secret-9" not in detail
+
+
+def test_check_names_the_sharing_limits_forty_units_meet_on_34(tmp_path, rsps):
+    from connector.checks import sharing_limit_lines
+
+    setting = CLOUD + "/ocs/v2.php/apps/provisioning_api/api/v1/config/apps/dav/"
+    for key in ("rateLimitShareAddressbookOrCalendar", "rateLimitPeriodShareAddressbookOrCalendar"):
+        rsps.add("GET", setting + key, json=ocs_ok({"data": ""}))  # an admin reads the defaults
+    with check_job(tmp_path, units=40) as job:
+        lines = sharing_limit_lines(job, "34.0.1.2")
+    (folder, f_ok, f_detail, f_needed), (cal, c_ok, c_detail, c_needed) = lines
+    assert (folder, f_ok, f_needed) == ("folder share limit", False, False)
+    assert f_detail.startswith("Nextcloud lets one account create 20 shares per 10 minutes (by default); a first sync "
+                               "needs 40, done in 2 runs at least 10 minutes apart")
+    assert "'ratelimit_overwrite' => ['files_sharing.shareapi.createshare' => ['user' => ['limit' => 100" in f_detail
+    assert (cal, c_ok, c_needed) == ("calendar share limit", False, False)
+    # deadlines: 40 groups in 4 requests; 40 task lists: one each; the overview has no coordinators here.
+    assert c_detail.startswith("Nextcloud lets one account send 20 calendar share requests per hour by default, 10 "
+                               "groups each; a first sync needs 44, done over 3 periods")
+    assert c_detail.endswith("occ config:app:set dav rateLimitShareAddressbookOrCalendar --value=100")
+
+
+def test_check_on_29_knows_no_sharing_limits(tmp_path):
+    from connector.checks import sharing_limit_lines
+
+    with check_job(tmp_path, units=40) as job:
+        assert sharing_limit_lines(job, "29.0.6.1") == [
+            ("sharing limits", True, "none on Nextcloud 29 (later versions limit shares per account)", False)]
