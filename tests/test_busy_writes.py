@@ -206,20 +206,20 @@ def test_a_folder_that_cannot_be_made_is_reported_and_every_other_folder_is_made
     assert len(responses.calls) == 2 + 3 + 4  # nothing tried below the folder that failed
 
 
-@responses.activate
-def test_sync_folders_reports_one_line_per_failed_folder_with_what_waits_below_it():
-    responses.add_callback("MKCOL", re.compile(re.escape(FILES) + ".*"),
-                           callback=mkcol_callback({"Báo cáo/KH/Chi bộ A": 423}))
-    webdav = WebDAVClient(http(), FILES)
+def wanting(monkeypatch, folders: list[str]) -> None:
+    """The plan's folders, as sync_folders will want them (relative to its root)."""
     from connector.sync import folders as folders_mod
 
-    wanted = [f"Báo cáo/KH/Chi bộ {u}/0{t} – Nhiệm vụ" for u in "AB" for t in (1, 2, 3)]
     orig = folders_mod.desired_folders
-    folders_mod.desired_folders = lambda root, obligations, extra=(): orig(root, [], list(wanted))
-    try:
-        report = sync_folders(webdav, "", [], [], parallel=4)
-    finally:
-        folders_mod.desired_folders = orig
+    monkeypatch.setattr(folders_mod, "desired_folders", lambda root, obligations, extra=(): orig(root, [], folders))
+
+
+@responses.activate
+def test_sync_folders_reports_one_line_per_failed_folder_with_what_waits_below_it(monkeypatch):
+    responses.add_callback("MKCOL", re.compile(re.escape(FILES) + ".*"),
+                           callback=mkcol_callback({"Báo cáo/KH/Chi bộ A": 423}))
+    wanting(monkeypatch, [f"Báo cáo/KH/Chi bộ {u}/0{t} – Nhiệm vụ" for u in "AB" for t in (1, 2, 3)])
+    report = sync_folders(WebDAVClient(http(), FILES), "", [], [], parallel=4)
     assert len(report.failed) == 1
     assert report.failed[0].startswith("locked (423) during MKCOL /remote.php/dav/files/bot/Báo cáo/KH/Chi bộ A")
     assert report.failed[0].endswith("(3 folders below it not made)")
@@ -242,3 +242,22 @@ def test_without_a_failed_dict_the_first_error_is_raised_after_the_rest_is_made(
         with pytest.raises(ServerError, match="507"):
             WebDAVClient(http(), FILES).ensure_dirs(["Báo cáo/Chi bộ A", "Báo cáo/Chi bộ B"], set())
         assert len(r.calls) == 3
+
+
+def test_a_file_where_a_unit_folder_should_be_is_one_failure_and_no_request(monkeypatch):
+    from connector.dav.webdav import Entry
+
+    def entry(path, is_dir):
+        return Entry(href="/" + path, path=path, is_dir=is_dir, size=None, etag=None, last_modified=None,
+                     upload_time=None, file_id=None, owner_id=None, permissions=None)
+
+    listing = [entry("Báo cáo/KH", True), entry("Báo cáo/KH/Chi bộ A", False)]
+    with responses.RequestsMock() as r:
+        r.add_callback("MKCOL", re.compile(re.escape(FILES) + ".*"), callback=mkcol_callback({}))
+        wanting(monkeypatch, [f"Chi bộ {u}/0{t} – Nhiệm vụ" for u in "AB" for t in (1, 2)])
+        report = sync_folders(WebDAVClient(http(), FILES), "Báo cáo/KH", [], listing, parallel=4)
+        assert report.failed == ["cannot create folder Báo cáo/KH/Chi bộ A: a file of that name is in the way "
+                                 "(2 folders below it not made)"]
+        assert sorted(report.created) == ["Báo cáo/KH/Chi bộ B", "Báo cáo/KH/Chi bộ B/01 – Nhiệm vụ",
+                                          "Báo cáo/KH/Chi bộ B/02 – Nhiệm vụ"]
+        assert not any("Chi%20b%E1%BB%99%20A" in c.request.url for c in r.calls)

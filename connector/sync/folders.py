@@ -87,6 +87,14 @@ def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation],
     wanted = desired_folders(root, obligations, extra)
     missing = [p for p in wanted if p not in existing]
     report.existing = len(wanted) - len(missing)
+    # A file where a folder should be (someone uploaded "03 – Nhiệm vụ" as a file): MKCOL would answer
+    # 405 and every folder below it 409; say it once.
+    files = {e.path for e in entries if not e.is_dir}
+    for path in [p for p in missing if p in files]:
+        below = sum(1 for p in missing if p.startswith(path + "/"))
+        report.failed.append(f"cannot create folder {path}: a file of that name is in the way"
+                             + (f" ({below} folders below it not made)" if below else ""))
+        missing = [p for p in missing if p != path and not p.startswith(path + "/")]
     if dry_run:
         report.planned = missing
         return report
