@@ -40,6 +40,12 @@ def listing(session: requests.Session, url: str, props: bytes = b"<d:displayname
     return list(ET.fromstring(r.content).iter(f"{D}response"))
 
 
+def calendar_names(nc_case, account) -> set[str]:
+    """The calendars a person's calendar app lists."""
+    url = f"{nc_case.url}/remote.php/dav/calendars/{account.user}/"
+    return {r.findtext(f".//{D}displayname") or "" for r in listing(account.session(app=False), url)}
+
+
 def root_names(nc_case, account) -> set[str]:
     """What a person sees at the top of their files."""
     url = f"{nc_case.url}/remote.php/dav/files/{account.user}/"
@@ -151,6 +157,8 @@ def test_groups_on_34_need_the_login_password_or_occ_and_everything_else_goes_on
 
 
 def test_a_unit_removed_from_the_units_file_no_longer_sees_its_folder_but_a_persons_link_stays(nc_case):
+    """Access follows the units file: the removed unit's members lose the folder share and the deadline
+    calendar; a link someone made at the bot's account on the same folder is theirs and stays."""
     units = nc_case.units(3, members=1)
     cfg = nc_case.config(plan=small_plan(nc_case), plan_extra={"root_folder": ROOT})
     code, out, err = nc_case.run("sync", "-c", cfg, "--json")
@@ -158,6 +166,7 @@ def test_a_unit_removed_from_the_units_file_no_longer_sees_its_folder_but_a_pers
     leaving = units[2]
     member = leaving.members[0]
     assert leaving.name in root_names(nc_case, member)
+    assert any(name.startswith("Hạn") for name in calendar_names(nc_case, member))
     folder = f"/{ROOT}/{leaving.name}"
     # Someone at the bot's account shares the folder by a read-only link of their own.
     r = nc_case.bot.session().post(f"{nc_case.url}/ocs/v2.php/apps/files_sharing/api/v1/shares", headers=OCS,
@@ -170,6 +179,7 @@ def test_a_unit_removed_from_the_units_file_no_longer_sees_its_folder_but_a_pers
     code, out, err = nc_case.run("sync", "-c", cfg, "--json")
     assert code == 0, out + err
     assert leaving.name not in root_names(nc_case, member)
+    assert not any(name.startswith("Hạn") for name in calendar_names(nc_case, member))  # calendars withdraw too
     left = shares_of(nc_case, folder)
     assert [s["id"] for s in left] == [persons]
     kept = listing(nc_case.bot.session(), f"{nc_case.url}/remote.php/dav/files/{nc_case.bot.user}/{ROOT}/")

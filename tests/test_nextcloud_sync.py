@@ -683,7 +683,29 @@ def test_the_share_request_limit_leaves_the_rest_for_a_later_run_without_asking_
     assert "not shared yet with 25 groups" in report.failed[0]  # e2 lists no invites: all 25 are missing there
 
 
-def test_twelve_groups_are_withdrawn_in_two_requests(version, rsps):
+def shared_with(version: str, groups: list[str]) -> Exchange:
+    """e20 (the calendar after sharing with chi-bo-a) with its one recorded <oc:user> invite repeated for `groups`."""
+    e20 = exchange(version, "e20")
+    text = e20.response_body.decode()
+    start, end = text.index("<oc:user>"), text.index("</oc:user>") + len("</oc:user>")
+    one = text[start:end]
+    users = "".join(one.replace("groups/chi-bo-a", f"groups/{g}") for g in groups)
+    return replace(e20, response_body=(text[:start] + users + text[end:]).encode())
+
+
+def test_a_calendar_shared_with_twelve_groups_no_longer_wanted_is_withdrawn_in_two_requests(version, rsps):
+    groups = many_groups(12)
+    home_listing(rsps, shared_with(version, groups))
+    register(rsps, exchange(version, "e19"))  # no recording of a removal: the share POST's answer (200) stands in
+    state = {"lich-chi-bo-a": {"groups": groups}}
+    report = apply_sharing(version, state, [calendar(groups[:1])])
+    posts = [ET.fromstring(c.request.body) for c in rsps.calls if c.request.method == "POST"]
+    assert [(len(p.findall(OC + "remove")), len(p.findall(OC + "set"))) for p in posts] == [(10, 0), (1, 0)]
+    assert sorted(h.text.rsplit("/", 1)[1] for p in posts for h in p.iter(D + "href")) == groups[1:]
+    assert state["lich-chi-bo-a"]["groups"] == groups[:1] and report.failed == []
+
+
+def test_groups_no_longer_among_the_invites_need_no_withdrawal(version, rsps):
     home_listing(rsps, exchange(version, "e20"))  # shared with chi-bo-a
     register(rsps, exchange(version, "e19"))
     state = {"lich-chi-bo-a": {"groups": ["chi-bo-a", *many_groups(12)]}}
