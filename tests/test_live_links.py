@@ -67,7 +67,7 @@ def link_in(todo) -> str:
     return m.group(1)
 
 
-def member_path_behind(session, link: str, base: str) -> str | None:
+def member_path_behind(session, link: str) -> str | None:
     """Where Nextcloud sends the member for a link: the folder path in their own files, or None."""
     r = session.get(link, allow_redirects=False, timeout=30)
     if r.status_code in (301, 302, 303, 307):
@@ -91,7 +91,7 @@ def test_the_link_in_a_members_todo_opens_their_own_unit_folder_and_stays_the_sa
     assert re.fullmatch(re.escape(url) + r"/index\.php/f/\d+", link), link
 
     # Nextcloud sends the member to the folder in *their* files: the shared unit folder under its own name.
-    where = member_path_behind(own, link, url)
+    where = member_path_behind(own, link)
     assert where == "/" + ob.folder, where
     assert member_sees(own, url, member.user, where)
     # The old link named the connector account's path, which the member does not have.
@@ -171,7 +171,7 @@ def test_a_deleted_unit_folder_comes_back_and_the_register_names_the_reports_los
     assert code == 0, err + out
     assert member_sees(own, url, member.user, ob.folder), "the folder is back and shared with the unit again"
     new_link = link_in(todo_of(own, url, member.user, unit, 1))
-    assert member_path_behind(own, new_link, url) == "/" + ob.folder
+    assert member_path_behind(own, new_link) == "/" + ob.folder
 
     code, out, err = nc_case.run("collect", "-c", cfg, "--as-of", today, "--json")
     assert code == 0, err
