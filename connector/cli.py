@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("import", help="read a plan document and show the tasks and deadlines it understood")
-    p.add_argument("path", help="plan document (.txt, .md or .docx)")
+    p.add_argument("path", help="plan document (.txt, .md, .docx, or .pdf with a text layer)")
     p.add_argument("--json", action="store_true", help="print the machine-readable form")
     p.add_argument("-o", "--output", help="write (or update) an editable plan mapping TOML")
     p.add_argument("--strict", action="store_true", help="exit non-zero when any milestone is flagged")

@@ -1,5 +1,8 @@
 """Read a plan document into marked-up text: one paragraph per line, italics as `*...*`.
 
+.txt/.md are decoded, .docx read with python-docx (Word numbering rendered), .pdf through its text layer
+(connector/plan/pdf.py: reading order, joined lines, no page furniture; a scanned PDF is refused).
+
 This is the only part of plan import that touches the file system.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ from connector.errors import PlanError
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
 DOCX_SUFFIXES = {".docx"}
+PDF_SUFFIXES = {".pdf"}
 
 
 def read_document(path: str | Path) -> str:
@@ -24,8 +28,8 @@ def read_document(path: str | Path) -> str:
     p = Path(path)
     where = str(path)
     suffix = p.suffix.lower()
-    if suffix not in TEXT_SUFFIXES | DOCX_SUFFIXES:
-        raise PlanError(f"unsupported file type {p.suffix!r}; use .txt, .md or .docx", path=where)
+    if suffix not in TEXT_SUFFIXES | DOCX_SUFFIXES | PDF_SUFFIXES:
+        raise PlanError(f"unsupported file type {p.suffix!r}; use .txt, .md, .docx or .pdf", path=where)
     if p.is_dir():
         raise PlanError("is a directory, not a plan document", path=where)
     try:
@@ -36,7 +40,16 @@ def read_document(path: str | Path) -> str:
         raise PlanError(f"cannot read file ({exc.strerror or exc})", path=where) from None
     if not data.strip():
         raise PlanError("empty file", path=where)
-    text = _read_docx(data, where) if suffix in DOCX_SUFFIXES else _decode(data, where)
+    if suffix in DOCX_SUFFIXES:
+        text = _read_docx(data, where)
+    elif suffix in PDF_SUFFIXES:
+        if not data.startswith(b"%PDF-") and b"%PDF-" not in data[:1024]:
+            raise PlanError("not a PDF file (no %PDF header)", path=where)
+        from connector.plan.pdf import read_pdf
+
+        text = read_pdf(data, where)
+    else:
+        text = _decode(data, where)
     text = unicodedata.normalize("NFC", text)
     if not text.strip():
         raise PlanError("empty document: no text found", path=where)
@@ -51,6 +64,8 @@ def _decode(data: bytes, where: str) -> str:
     else:
         if data.startswith(b"PK\x03\x04"):
             raise PlanError("this is a zip/.docx file, not text; name it .docx", path=where)
+        if data.startswith(b"%PDF-"):
+            raise PlanError("this is a PDF file, not text; name it .pdf", path=where)
         nul = data.find(b"\x00")
         if nul >= 0:
             raise PlanError("binary file (NUL byte), not a text plan", path=where, line=data.count(b"\n", 0, nul) + 1)
