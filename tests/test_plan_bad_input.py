@@ -82,9 +82,12 @@ def test_an_unknown_encoding_names_the_line(tmp_path, capsys):
 def test_missing_file_and_unsupported_type(tmp_path, capsys):
     missing = tmp_path / "nope.txt"
     assert_one_error_line(*run_import(missing, capsys), missing, "not found")
+    odt = tmp_path / "plan.odt"
+    odt.write_bytes(b"PK\x03\x04")
+    assert_one_error_line(*run_import(odt, capsys), odt, "unsupported file type")
     pdf = tmp_path / "plan.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
-    assert_one_error_line(*run_import(pdf, capsys), pdf, "unsupported file type")
+    pdf.write_bytes(b"%PDF-1.4")  # cut off after its header: no pypdf warning, one line
+    assert_one_error_line(*run_import(pdf, capsys), pdf, "not a readable PDF file")
 
 
 @pytest.mark.parametrize("encoding,bom", [("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE),

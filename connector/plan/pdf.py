@@ -21,6 +21,7 @@ Tables are read row by row as text (a task table reads well from .docx or Markdo
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ def read_pdf(data: bytes, where: str) -> str:
     import pypdf  # imported here so text plans do not pay for it
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
+    quiet = logging.getLogger("pypdf")  # its warnings about a damaged file are not the user's business
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -82,6 +86,8 @@ def read_pdf(data: bytes, where: str) -> str:
         raise PlanError(f"not a readable PDF file: corrupt or not a PDF ({type(exc).__name__})", path=where) from None
     except Exception as exc:  # noqa: BLE001 - a damaged PDF fails in many ways inside pypdf
         raise PlanError(f"corrupt PDF file ({type(exc).__name__})", path=where) from None
+    finally:
+        quiet.setLevel(level)
     text = "".join(pages).translate(_LIGATURES)
     letters = sum(c.isalpha() for c in text)
     if letters < 20:
