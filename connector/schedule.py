@@ -15,9 +15,6 @@ from connector.render.names import REPORT_FOLDER, period_folder, task_folder, un
 
 Period = tuple[str, date | None, date | None]  # (label, start, due)
 
-_QUARTER_END_MONTH = {1: 3, 2: 6, 3: 9, 4: 12}
-
-
 def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -69,20 +66,16 @@ def periods(milestone: Milestone, plan: Plan) -> list[Period]:
     if first is None or last is None:
         return []
     out: list[Period] = []
+    step = _STEP.get(kind)
+    offset, on_day = _due_in_period(milestone, step) if step else (0, None)
     for year in range(first, last + 1):
         if kind == MilestoneKind.YEARLY:
             out.append((str(year), date(year, 1, 1), _on(year, month, day)))
-        elif kind == MilestoneKind.HALF_YEARLY:
-            out.append((f"{year}-H1", date(year, 1, 1), date(year, 6, 30)))
-            out.append((f"{year}-H2", date(year, 7, 1), date(year, 12, 31)))
-        elif kind == MilestoneKind.QUARTERLY:
-            for q, end_month in _QUARTER_END_MONTH.items():
-                out.append((f"{year}-Q{q}", date(year, end_month - 2, 1), _month_end(year, end_month)))
-        elif kind == MilestoneKind.MONTHLY:
-            on_day = _monthly_day(milestone)
-            for m in range(1, 13):
-                end = _month_end(year, m)
-                out.append((f"{year}-{m:02d}", date(year, m, 1), end.replace(day=min(on_day, end.day)) if on_day else end))
+            continue
+        for n, opening in enumerate(range(1, 13, step), 1):  # the period's first month
+            label = {6: f"{year}-H{n}", 3: f"{year}-Q{n}", 1: f"{year}-{opening:02d}"}[step]
+            due = _on(year, opening + offset, on_day) if on_day else _month_end(year, opening + offset)
+            out.append((label, date(year, opening, 1), due))
     # Sub-yearly kinds start with the period holding the milestone's start (else its first due).
     begin = milestone.start or milestone.due
     if begin and kind != MilestoneKind.YEARLY:
@@ -92,10 +85,26 @@ def periods(milestone: Milestone, plan: Plan) -> list[Period]:
     return out
 
 
-def _monthly_day(milestone: Milestone) -> int | None:
-    """The day of the month a monthly milestone falls due on ("trước ngày 10 hằng tháng"), None for month end."""
-    m = re.search(r"BYMONTHDAY=(\d+)", milestone.rrule or "")
-    return int(m.group(1)) if m else None
+_STEP = {MilestoneKind.HALF_YEARLY: 6, MilestoneKind.QUARTERLY: 3, MilestoneKind.MONTHLY: 1}
+
+
+def _due_in_period(milestone: Milestone, step: int) -> tuple[int, int | None]:
+    """Where in each period a half-yearly, quarterly or monthly milestone falls due: (month of the period,
+    0-based; day of that month, None for its last day).
+
+    The day is the rrule's BYMONTHDAY ("trước ngày 10 hằng tháng" → 10; -1 → month end), else the first due
+    date's day; the month is the first due date's month within its period ("trước ngày 05 tháng cuối cùng
+    của mỗi quý" → the third), else the period's last. This is what the event's RRULE (FREQ=MONTHLY;
+    INTERVAL=step;BYMONTHDAY=day from the first due date) gives, so events and obligations agree."""
+    due = milestone.due
+    offset = (due.month - 1) % step if due else step - 1
+    found = re.search(r"BYMONTHDAY=(-?\d+)", milestone.rrule or "")
+    if found:
+        day = int(found.group(1))
+        return offset, day if day > 0 else None
+    if due and due.day != calendar.monthrange(due.year, due.month)[1]:
+        return offset, due.day
+    return offset, None
 
 
 def report_periods(plan: Plan) -> list[Period]:

@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
+
+import pytest
+from dateutil.rrule import rrulestr
+from icalendar import Calendar
 
 from connector.models import Milestone, MilestoneKind, Task, Unit
+from connector.plan import parse_text
+from connector.render.ical import build_desired
 from connector.schedule import expand, periods, units_owing
 from plan_samples import large_plan, sample_units, seed_like_plan
 
@@ -149,3 +155,58 @@ def test_nineteen_tasks_for_three_hundred_units_expand_to_unique_obligations():
     plan, units = large_plan(19), sample_units(300)
     obligations = expand(plan, units)
     assert len(obligations) > 10_000 and len({ob.key for ob in obligations}) == len(obligations)
+
+
+def test_quarterly_on_a_day_falls_on_that_day_of_each_quarters_last_month():
+    """"trước ngày 05 tháng cuối cùng của mỗi quý": 05/03, 05/06, 05/09, 05/12 — not the quarter's last day."""
+    plan = parse_text("UBND XÃ AN BÌNH\nSố: 12/KH-UBND    An Bình, ngày 10 tháng 02 năm 2026\n\nKẾ HOẠCH\n"
+                      "CÔNG TÁC GIAI ĐOẠN 2026 - 2027\n\nI. NHIỆM VỤ\n\n1- Báo cáo tiến độ.\n"
+                      "- Thời hạn: trước ngày 05 tháng cuối cùng của mỗi quý.\n")
+    quarterly = plan.tasks[0].milestones[0]
+    assert [(label, start, due) for label, start, due in periods(quarterly, plan)][:2] == [
+        ("2026-Q1", date(2026, 1, 1), date(2026, 3, 5)), ("2026-Q2", date(2026, 4, 1), date(2026, 6, 5))]
+    assert [due for _, _, due in periods(quarterly, plan)][-1] == date(2027, 12, 5)
+
+
+def test_monthly_and_half_yearly_keep_their_day_and_a_short_month_ends_early():
+    plan = seed_like_plan()
+    on_31 = _ms(MilestoneKind.MONTHLY, due=date(2025, 1, 31), rrule="FREQ=MONTHLY;BYMONTHDAY=31")
+    assert [due for _, _, due in periods(on_31, plan)][:4] == [
+        date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30)]
+    mid_half = _ms(MilestoneKind.HALF_YEARLY, due=date(2025, 1, 20), rrule="FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=20")
+    assert [due for _, _, due in periods(mid_half, plan)] == [date(2025, 1, 20), date(2025, 7, 20)]
+
+
+RECURRING = [
+    ("quarterly on the 5th", _ms(MilestoneKind.QUARTERLY, due=date(2022, 3, 5), start=date(2022, 1, 1),
+                                 rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=5")),
+    ("quarterly at the end", _ms(MilestoneKind.QUARTERLY, due=date(2022, 6, 30),
+                                 rrule="FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1")),
+    ("quarterly, no rrule", _ms(MilestoneKind.QUARTERLY, due=date(2022, 3, 20))),
+    ("monthly on the 31st", _ms(MilestoneKind.MONTHLY, due=date(2022, 1, 31), rrule="FREQ=MONTHLY;BYMONTHDAY=31")),
+    ("monthly on the 10th", _ms(MilestoneKind.MONTHLY, due=date(2022, 5, 10), rrule="FREQ=MONTHLY;BYMONTHDAY=10")),
+    ("monthly at the end", _ms(MilestoneKind.MONTHLY, due=date(2022, 2, 28), rrule="FREQ=MONTHLY;BYMONTHDAY=-1")),
+    ("half-yearly at the end", _ms(MilestoneKind.HALF_YEARLY, due=date(2022, 6, 30),
+                                   rrule="FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=-1")),
+    ("half-yearly on the 16th", _ms(MilestoneKind.HALF_YEARLY, due=date(2022, 6, 16),
+                                    rrule="FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=16")),
+    ("yearly on 29/02", _ms(MilestoneKind.YEARLY, due=date(2024, 2, 29), rrule="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29")),
+    ("yearly on 20/11", _ms(MilestoneKind.YEARLY, due=date(2022, 11, 20), rrule="FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=20")),
+]
+
+
+@pytest.mark.parametrize("milestone", [m for _, m in RECURRING], ids=[name for name, _ in RECURRING])
+def test_the_deadline_events_rrule_gives_the_obligations_due_dates(milestone):
+    """A member's calendar shows the dates the register judges: the event's RRULE, expanded, is the list of
+    schedule.periods' due dates."""
+    plan, units = seed_like_plan(), sample_units(2)
+    plan.tasks[0].milestones = [milestone]
+    _, items = build_desired(plan, units, expand(plan, units))
+    event = next(c for i in items if i.uid.endswith("-ev-t01-m1")
+                 for c in Calendar.from_ical(i.ics).subcomponents if c.name == "VEVENT")
+    start = event.decoded("DTSTART")
+    rule = event["RRULE"].to_ical().decode()
+    expanded = [d.date() for d in rrulestr(rule, dtstart=datetime(start.year, start.month, start.day))]
+    owed = sorted({ob.due for ob in expand(plan, units) if ob.task == 1})
+    assert [due for _, _, due in periods(milestone, plan)] == owed
+    assert expanded == owed

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -55,12 +56,11 @@ def due_text(m: Milestone) -> str:
         return "?"
     if m.kind == MilestoneKind.YEARLY:
         return f"{_d(m.due)}, then every {m.due.day:02d}/{m.due.month:02d}"
-    if m.kind == MilestoneKind.HALF_YEARLY:
-        return f"{_d(m.due)}, then every 30/06 and 31/12"
-    if m.kind == MilestoneKind.QUARTERLY:
-        return f"{_d(m.due)}, then every quarter end"
-    if m.kind == MilestoneKind.MONTHLY:
-        return f"{_d(m.due)}, then every month end"
+    step = {MilestoneKind.HALF_YEARLY: "6 months", MilestoneKind.QUARTERLY: "3 months", MilestoneKind.MONTHLY: "month"}
+    if m.kind in step:
+        day = re.search(r"BYMONTHDAY=(\d+)", m.rrule or "")
+        on = f"day {int(day.group(1)):02d}" if day else "the month's end"
+        return f"{_d(m.due)}, then {on} every {step[m.kind]}"
     return _d(m.due)
 
 

@@ -189,14 +189,21 @@ def _folder_links(obs: Sequence[Obligation], unit_by_id: Mapping[str, Unit], opt
 # --- components ------------------------------------------------------------------------------
 
 def _rrule(milestone: Milestone, first_due: date, last_year: int) -> str:
-    """The milestone's RRULE (else one derived from its kind), bounded by UNTIL=31/12/<horizon>."""
+    """The milestone's RRULE (else one derived from its kind and first due date), bounded by UNTIL=31/12/<horizon>.
+
+    Its dates are schedule.periods' dues: a day past a month's end falls on that month's last day (29-31 in a
+    monthly rule or 29/02 as BYMONTHDAY=28..d;BYSETPOS=-1, where RFC 5545 alone would skip the month)."""
+    day = -1 if (first_due + timedelta(days=1)).day == 1 else first_due.day
     defaults = {
         MilestoneKind.YEARLY: f"FREQ=YEARLY;BYMONTH={first_due.month};BYMONTHDAY={first_due.day}",
-        MilestoneKind.HALF_YEARLY: "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=-1",
-        MilestoneKind.QUARTERLY: "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1",
-        MilestoneKind.MONTHLY: "FREQ=MONTHLY;BYMONTHDAY=-1",
+        MilestoneKind.HALF_YEARLY: f"FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY={day}",
+        MilestoneKind.QUARTERLY: f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={day}",
+        MilestoneKind.MONTHLY: f"FREQ=MONTHLY;BYMONTHDAY={day}",
     }
     rule = (milestone.rrule or defaults[milestone.kind]).removeprefix("RRULE:")
+    if "BYSETPOS" not in rule.upper() and ("FREQ=MONTHLY" in rule.upper() or re.search(r"BYMONTH=0?2(?:;|$)", rule)):
+        rule = re.sub(r"BYMONTHDAY=(29|30|31)(?=;|$)",
+                      lambda m: f"BYMONTHDAY={','.join(map(str, range(28, int(m.group(1)) + 1)))};BYSETPOS=-1", rule)
     parts = [p for p in rule.split(";") if p and not p.upper().startswith(("UNTIL=", "COUNT="))]
     return ";".join([*parts, f"UNTIL={last_year:04d}1231"])
 
