@@ -16,7 +16,10 @@ import pytest
 
 from connector.cli import main
 from connector.models import MilestoneKind as K
+from connector.models import Unit
 from connector.plan import parse_plan, parse_text
+from connector.render.ical import build_desired
+from connector.schedule import expand
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "plans" / "real"
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/plans/real is not here")
@@ -30,7 +33,7 @@ EXPECTED = {
     "tp-hcm-174-kh-ubnd-binh-dang-gioi.txt": (6, 2, 6, "174/KH-UBND", date(2025, 11, 18)),
     "dong-thap-552-kh-ubnd-doi-moi-cong-nghe.md": (20, 5, 20, "552/KH-UBND", date(2025, 11, 19)),
     "xa-luong-minh-16-kh-mttq-bau-cu.txt": (18, 19, 15, "16/KH-MTTQ-BTT", date(2025, 11, 18)),
-    "dak-lak-0129-kh-ubnd-nhu-yeu-pham-mua-lu.txt": (36, 0, 35, "0129/KH-UBND", date(2025, 11, 21)),
+    "dak-lak-0129-kh-ubnd-nhu-yeu-pham-mua-lu.txt": (36, 2, 35, "0129/KH-UBND", date(2025, 11, 21)),  # 2 daily
 }
 
 
@@ -152,3 +155,30 @@ def test_quarterly_on_a_day_and_ongoing_from_a_date():
     assert (one.kind, one.rrule, one.due) == (K.QUARTERLY, "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=5", date(2026, 3, 5))
     assert (two.kind, two.start) == (K.ONGOING, date(2026, 7, 1))
     assert (three.due, three.needs_review) == (date(2026, 6, 5), False)
+
+
+def test_daily_reports_are_an_ongoing_duty_not_a_folder_per_day():
+    """An emergency plan's "báo cáo 02 lần/ngày (trước 9h00’ và 16h00’)": each commune owes it as an ongoing duty
+    from the plan's date (one "Thường xuyên" folder, judged through the yearly report), never a deadline a day."""
+    plan = parse_plan(REAL / "dak-lak-0129-kh-ubnd-nhu-yeu-pham-mua-lu.txt")
+    daily = [(t, m) for t in plan.tasks for m in t.milestones if (m.rrule or "").startswith("FREQ=DAILY")]
+    assert [(t.lead, m.phrase, m.rrule) for t, m in daily] == [
+        (["Sở Công Thương"], "báo cáo UBND tỉnh trước 19h00’ hằng ngày và đột xuất khi cần thiết", "FREQ=DAILY;BYHOUR=19"),
+        (["UBND các xã, phường"], "02 lần/ngày (trước 9h00’ và 16h00’)", "FREQ=DAILY;BYHOUR=9,16")]
+    for _, m in daily:
+        assert (m.kind, m.start, m.due, m.needs_review) == (K.ONGOING, date(2025, 11, 21), None, False)
+    communes = [Unit(id=f"xa-{n}", name=f"UBND xã {n}", group=f"g{n}", kind="xã") for n in ("a", "b")]
+    task = daily[1][0].number
+    owed = [ob for ob in expand(plan, communes) if ob.task == task]
+    assert [(ob.unit, ob.period, ob.due, ob.folder.rsplit("/", 1)[1]) for ob in owed] == [
+        ("xa-a", "ongoing", None, "Thường xuyên"), ("xa-b", "ongoing", None, "Thường xuyên")]
+    _, items = build_desired(plan, communes, expand(plan, communes))
+    assert not any(i.uid.endswith(f"-ev-t{task:02d}-m1") for i in items)  # no deadline event, no alarm each day
+
+
+def test_a_plain_every_day_is_not_a_daily_report():
+    plan = parse_text("UBND XÃ AN BÌNH\nSố: 3/KH-UBND    An Bình, ngày 02 tháng 3 năm 2026\n\nKẾ HOẠCH\nCHĂM LO ĐỜI SỐNG\n\n"
+                      "I. NHIỆM VỤ\n\n1. Chăm lo cuộc sống hằng ngày của nhân dân.\n\n"
+                      "2. Cập nhật số hộ được hỗ trợ, báo cáo hằng ngày.\n")
+    assert plan.tasks[0].milestones == []
+    assert plan.tasks[1].milestones[0].rrule == "FREQ=DAILY" and plan.tasks[1].milestones[0].kind == K.ONGOING

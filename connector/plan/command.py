@@ -49,7 +49,12 @@ def _d(value: date) -> str:
 def due_text(m: Milestone) -> str:
     """The due date(s) of a milestone as people read them (dd/mm/yyyy)."""
     if m.kind == MilestoneKind.ONGOING:
-        return f"ongoing from {_d(m.start)}" if m.start else "ongoing"
+        since = f"ongoing from {_d(m.start)}" if m.start else "ongoing"
+        if (m.rrule or "").startswith("FREQ=DAILY"):  # a daily report: no per-day deadline (see vocabulary "daily")
+            hours = re.search(r"BYHOUR=([\d,]+)", m.rrule or "")
+            at = " at " + ", ".join(f"{h}h" for h in hours.group(1).split(",")) if hours else ""
+            return f"daily{at}, {since}"
+        return since
     if m.kind == MilestoneKind.TERM:
         return ", ".join(_d(date(y, m.due.month if m.due else 12, m.due.day if m.due else 31)) for y in m.years) or "?"
     if m.due is None:

@@ -23,8 +23,8 @@ _LABEL = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _PAREN = re.compile(r"\(([^()\n]+)\)")
-_PERIOD_WORD = re.compile(r"((?:6|sáu)\s+tháng|tổng\s+kết\s+năm|h[ằà]ng\s+tháng|h[ằà]ng\s+quý|h[ằà]ng\s+năm)\s*$",
-                          re.IGNORECASE)
+_PERIOD_WORD = re.compile(r"((?:6|sáu)\s+tháng|tổng\s+kết\s+năm|h[ằà]ng\s+tháng|h[ằà]ng\s+quý|h[ằà]ng\s+năm"
+                          r"|h[ằà]ng\s+ngày|\d{1,2}\s+lần\s*/\s*ngày)\s*$", re.IGNORECASE)
 # A full date after "trước ngày"/"chậm nhất ngày" is a deadline wherever it stands in the sentence.
 _EXPLICIT = re.compile(r"(?:trước|chậm\s+nhất(?:\s+là)?|muộn\s+nhất)\s+ngày\s+\d{1,2}(?:\s*/\s*\d{1,2}\s*/\s*\d{4}"
                        r"|\s+tháng\s+\d{1,2}\s+năm\s+\d{4})", re.IGNORECASE)
@@ -37,7 +37,8 @@ _WORD = re.compile(r"\S+")
 # Words that open a time phrase written inline, without brackets ("..., hoàn thành trước ngày 30/6/2023.").
 _INLINE_OPENER = re.compile(
     r"(?:hoàn\s+thành|trước\s+ngày|chậm\s+nhất|muộn\s+nhất|định\s+kỳ|h[ằà]ng\s+(?:năm|quý|tháng)|thường\s+xuyên"
-    r"|trong\s+(?:tháng|quý|năm)|từ\s+năm|(?:6|sáu)\s+tháng)\b",
+    r"|trong\s+(?:tháng|quý|năm)|từ\s+năm|(?:6|sáu)\s+tháng|h[ằà]ng\s+ngày|\d{1,2}\s+lần\s*/\s*ngày)\b"
+    r"|(?:trước|vào|lúc)\s+\d{1,2}\s*(?:h|giờ)",
     re.IGNORECASE,
 )
 
@@ -117,8 +118,18 @@ def _inline_phrases(text: str, vocabulary: Vocabulary):
             if before_bracket and not (before.endswith(":") or _INLINE_OPENER.match(candidate)):
                 continue  # the clause goes on in brackets: not its end, unless a time word opens it
             if readable(candidate, vocabulary):
+                paren = _PAREN.match(text, clause.end()) if before_bracket else None
+                if paren and _is_daily(f"{candidate} ({paren.group(1)})", vocabulary):
+                    # "02 lần/ngày (trước 9h00 và 16h00)": the hours in brackets belong to the daily report
+                    yield start, paren.end(), f"{candidate} ({_clean(paren.group(1))})"
+                    break
                 yield start, end, candidate
                 break
+
+
+def _is_daily(phrase: str, vocabulary: Vocabulary) -> bool:
+    found = vocabulary.match(phrase)
+    return bool(found and found.entry.due == "daily")
 
 
 def readable(phrase: str, vocabulary: Vocabulary) -> bool:
@@ -180,6 +191,11 @@ def resolve(phrase: str, match: PhraseMatch, context: Context, *, clause: str = 
     try:
         if entry.kind == MilestoneKind.ONCE:
             _once(m, entry.due, v, context)
+        elif entry.kind == MilestoneKind.ONGOING and entry.due == "daily":
+            # a daily report: owed as an ongoing duty from the plan's date, no date of its own (see schedule)
+            hours = sorted({h for h in (v.get("hour"), v.get("hour_b")) if h is not None and 0 <= h <= 23})
+            m.rrule = "FREQ=DAILY" + (f";BYHOUR={','.join(map(str, hours))}" if hours else "")
+            m.start = context.issued
         elif entry.kind == MilestoneKind.ONGOING:
             year = v.get("start_year") or v.get("year") or v.get("from_year")
             m.start = date(year, v.get("from_month") or 1, v.get("from_day") or 1) if year else None

@@ -6,6 +6,7 @@ on every import, so later steps work from the mapping alone.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -39,6 +40,9 @@ HEADER = """\
 #   [overrides.tasks.11.milestones.1]   # task 11, its first milestone
 #   years = [2022, 2024]           # term years: win over the default reading and clear the review flag
 #   kind = "once"                  # once, yearly, half_yearly, quarterly, monthly, ongoing, term
+#                                  # (a daily report is kind "ongoing" with rrule "FREQ=DAILY": one
+#                                  # "Thường xuyên" folder per unit, no per-day deadline, judged by the
+#                                  # yearly report)
 #   due = 2022-06-30               # a TOML date, no quotes
 #   units = ["chi-bo-a"]           # only these units (ids from the units file) owe it
 #   unit_kinds = ["ban"]           # only units of these kinds owe it
@@ -79,6 +83,8 @@ def _kept_overrides(path: Path) -> str:
         top = text.split(MARKER, 1)[0]
         if top.startswith(HEADER):
             top = top[len(HEADER):]
+        elif top.startswith(HEADER.split("\n", 1)[0]):  # the header of an earlier version: drop it whole
+            top = re.sub(r"\A(?:#[^\n]*\n)+", "", top)
         try:
             if tomllib.loads(top) == ({"overrides": overrides} if overrides else {}):
                 return top

@@ -25,10 +25,11 @@ DUE_RULES: dict[MilestoneKind, set[str]] = {
     MilestoneKind.HALF_YEARLY: {"period_end"},
     MilestoneKind.QUARTERLY: {"period_end", "day_of_month"},
     MilestoneKind.MONTHLY: {"period_end", "day_of_month"},
-    MilestoneKind.ONGOING: {"none"},
+    MilestoneKind.ONGOING: {"none", "daily"},  # daily: a daily report, owed as an ongoing duty
     MilestoneKind.TERM: {"term_years", "term_mid", "term_end"},
 }
-FIELDS = ("day", "month", "year", "quarter", "half", "n", "m", "start_year", "from_day", "from_month", "from_year")
+FIELDS = ("day", "month", "year", "quarter", "half", "n", "m", "start_year", "from_day", "from_month", "from_year",
+          "hour", "hour_b")
 _KEYS = {"name", "regex", "kind", "due", "review", "note", "day", "month", "quarter", "half", "n", "m"}
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
