@@ -617,18 +617,23 @@ def test_with_an_app_password_34_creates_no_group_and_one_line_offers_both_ways_
     assert report.created == []
 
 
-def test_with_the_login_password_the_groups_are_created_through_a_session_of_their_own(rsps):
+def test_where_34_asks_for_confirmation_the_login_password_creates_the_groups_on_a_session_of_its_own(rsps):
     version = "nextcloud-34"
     groups = with_data(exchange(version, "b1"), {"groups": ["admin"]})  # derived from b1: a groups listing
     register(rsps, groups, method="GET", url=base_of(version) + "/ocs/v2.php/cloud/groups")
+    rsps.add("POST", base_of(version) + "/ocs/v2.php/cloud/groups", status=403, json=NOT_CONFIRMED)
     register(rsps, exchange(version, "b1"))
     ocs, http = ocs_client(version)
     report = shares.ShareReport()
-    absent = shares.ensure_groups(ocs, ["chi-bo-a"], dry_run=False, report=report, admin_password="login-Pass-1")
-    assert absent == set() and report.created == ["group chi-bo-a"] and report.failed == []
-    get, post = rsps.calls[0].request, rsps.calls[1].request
-    assert get.headers["Authorization"] != post.headers["Authorization"]  # listing: app password; creation: login
-    assert http.count == 1
+    absent = shares.ensure_groups(ocs, ["chi-bo-a", "chi-bo-b"], dry_run=False, report=report,
+                                  admin_password="login-Pass-1")
+    assert absent == set() and report.created == ["group chi-bo-a", "group chi-bo-b"] and report.failed == []
+    auth = [c.request.headers["Authorization"] for c in rsps.calls]
+    # The app password lists and tries; only when Nextcloud asks for confirmation does the login password
+    # step in, on a session of its own, for the group creations alone.
+    assert [c.request.method for c in rsps.calls] == ["GET", "POST", "POST", "POST"]
+    assert auth[0] == auth[1] != auth[2] == auth[3]
+    assert http.count == 2
 
 
 # -- calendars: batches of 10 and the share-request limit (20 per hour) ------------------------------

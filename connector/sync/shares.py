@@ -135,40 +135,48 @@ def ensure_groups(ocs: OCSClient, groups: list[str], *, dry_run: bool, report: S
     still do not exist, which the later steps skip (this step already said why, in one line).
 
     Nextcloud 34 refuses group creation with an app password ("password confirmation is required");
-    `admin_password` (the account's login password) is then used for these calls alone.
+    `admin_password` (the account's login password) is then used, for these calls alone.
     """
     have = set(ocs.groups())
     missing = sorted(set(groups) - have)
     if dry_run:
         report.planned += [f"create group {gid}" for gid in missing]
         return set()
-    creator = ocs.with_login_password(admin_password) if (admin_password and missing) else ocs
+    creator = ocs
     absent: list[str] = []
-    for i, gid in enumerate(missing):
+    i = 0
+    while i < len(missing):
+        gid = missing[i]
         try:
             creator.create_group(gid)
         except PasswordConfirmationRequired:
-            absent = missing[i:]
+            if admin_password and creator is ocs:  # the login password, only where the server asks for it
+                creator = ocs.with_login_password(admin_password)
+                continue
+            rest = missing[i:]
+            absent += rest
             report.failed.append(
-                f"{_count(len(absent), 'group', 'groups')} not created ({', '.join(absent)}): Nextcloud asks for "
-                f"password confirmation, which an app password cannot give; {confirmation_advice(absent)}")
+                f"{_count(len(rest), 'group', 'groups')} not created ({', '.join(rest)}): Nextcloud asks for "
+                f"password confirmation, which an app password cannot give; {confirmation_advice(rest)}")
             break
         except AuthError:
             if creator is ocs:
                 raise
-            absent = missing[i:]
+            rest = missing[i:]
+            absent += rest
             report.failed.append(
-                f"{_count(len(absent), 'group', 'groups')} not created ({', '.join(absent)}): Nextcloud refused the "
+                f"{_count(len(rest), 'group', 'groups')} not created ({', '.join(rest)}): Nextcloud refused the "
                 "login password in [server] admin_password_file; correct it, or run on the server: "
-                f"{occ_group_add_lines(absent)}")
+                f"{occ_group_add_lines(rest)}")
             break
         except ServerError as exc:
             if _fatal(exc):
                 raise
             absent.append(gid)
             report.failed.append(f"group {gid} not created: {exc}")
-            continue
-        report.created.append(f"group {gid}")
+        else:
+            report.created.append(f"group {gid}")
+        i += 1
     if absent:
         report.failed[-1] += "; their folders and calendars are shared once the groups exist"
     return set(absent)
