@@ -40,8 +40,9 @@ def _every(seconds: int) -> str:
     return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} s"
 
 
-def sharing_limit_lines(job, version: str) -> list[tuple[str, bool, str, bool]]:
-    """(name, ok, detail, needed) for Nextcloud's per-account sharing limits and what this job needs of them.
+def sharing_limit_lines(job, version: str) -> list[tuple[str, bool | None, str, bool]]:
+    """(name, ok, detail, needed) for Nextcloud's per-account sharing limits and what this job needs of them;
+    ok None (a note) where a first sync needs more than one period allows.
 
     Nextcloud 30 and later (measured on 34) let an account create 20 shares per 10 minutes through OCS and
     send 20 calendar share requests per hour, of at most 10 groups each; 29 had no such limits. None of
@@ -61,7 +62,7 @@ def sharing_limit_lines(job, version: str) -> list[tuple[str, bool, str, bool]]:
                                   task_lists=job.cfg.sync.task_lists)
     cal_need = sum(math.ceil(len(c.share_groups) / shares.nccal.MAX_SHARE_ELEMENTS) for c in calendars)
     folder_runs = math.ceil(folder_need / 20)
-    lines = [("folder share limit", folder_need <= 20,
+    lines = [("folder share limit", True if folder_need <= 20 else None,
               f"Nextcloud lets one account create 20 shares per 10 minutes (by default); a first sync needs "
               f"{folder_need}" + (f", done in {folder_runs} runs at least 10 minutes apart" if folder_runs > 1 else "")
               + "; to raise it, in config.php: 'ratelimit_overwrite' => ['files_sharing.shareapi.createshare' => "
@@ -72,7 +73,7 @@ def sharing_limit_lines(job, version: str) -> list[tuple[str, bool, str, bool]]:
     period = int(period_read) if period_read and period_read.isdigit() else shares.CALENDAR_SHARE_PERIOD
     source = "" if read else " by default" if read is not None else " by default (only an admin can read the setting)"
     periods = math.ceil(cal_need / limit) if limit > 0 else 1
-    lines.append(("calendar share limit", cal_need <= limit,
+    lines.append(("calendar share limit", True if cal_need <= limit else None,
                   f"Nextcloud lets one account send {limit} calendar share requests per {_every(period)}{source}, "
                   f"{shares.nccal.MAX_SHARE_ELEMENTS} groups each; a first sync needs {cal_need}"
                   + (f", done over {periods} periods" if periods > 1 else "")
