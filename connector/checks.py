@@ -34,12 +34,6 @@ def _major(version: str) -> int:
         return 0
 
 
-def _every(seconds: int) -> str:
-    if seconds == 3600:
-        return "hour"
-    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} s"
-
-
 def sharing_limit_lines(job, version: str) -> list[tuple[str, bool | None, str, bool]]:
     """(name, ok, detail, needed) for Nextcloud's per-account sharing limits and what this job needs of them;
     ok None (a note) where a first sync needs more than one period allows.
@@ -50,6 +44,7 @@ def sharing_limit_lines(job, version: str) -> list[tuple[str, bool | None, str, 
     """
     import math
 
+    from connector.nextcloud.limits import period_text
     from connector.render.ical import desired_calendars
     from connector.sync import shares
 
@@ -74,7 +69,7 @@ def sharing_limit_lines(job, version: str) -> list[tuple[str, bool | None, str, 
     source = "" if read else " by default" if read is not None else " by default (only an admin can read the setting)"
     periods = math.ceil(cal_need / limit) if limit > 0 else 1
     lines.append(("calendar share limit", True if cal_need <= limit else None,
-                  f"Nextcloud lets one account send {limit} calendar share requests per {_every(period)}{source}, "
+                  f"Nextcloud lets one account send {limit} calendar share requests per {period_text(period)}{source}, "
                   f"{shares.nccal.MAX_SHARE_ELEMENTS} groups each; a first sync needs {cal_need}"
                   + (f", done over {periods} periods" if periods > 1 else "")
                   + f"; to raise it: occ config:app:set dav rateLimitShareAddressbookOrCalendar "

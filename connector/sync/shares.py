@@ -29,6 +29,7 @@ from connector.dav.http import HttpClient
 from connector.errors import AuthError, PasswordConfirmationRequired, RateLimited, ServerError, UnreachableError
 from connector.models import Unit
 from connector.nextcloud import calendars as nccal
+from connector.nextcloud.limits import period_text
 from connector.nextcloud.ocs import SHARE_GROUP, SHARE_LINK, OCSClient, Share
 from connector.text import nfc
 
@@ -492,8 +493,7 @@ class CalendarSharing:
     def _wait_line(self, waiting: list[tuple[str, int]], gate: RateGate) -> str:
         limit, period = gate.limit or CALENDAR_SHARE_LIMIT, int(gate.period)
         groups = sum(n for _, n in waiting)
-        every = "hour" if period == 3600 else f"{period // 60} minutes" if period % 60 == 0 else f"{period} s"
         return (f"calendar shares wait: {_count(len(waiting), 'calendar', 'calendars')} not shared yet with "
                 f"{_count(groups, 'group', 'groups')} in all: Nextcloud lets one account send {limit} calendar share "
-                f"requests per {every} (10 groups each); the next run after {gate.when()} continues (or raise the "
+                f"requests per {period_text(period)} (10 groups each); the next run after {gate.when()} continues (or raise the "
                 f"limit: occ config:app:set dav rateLimitShareAddressbookOrCalendar --value={max(100, limit * 5)})")
