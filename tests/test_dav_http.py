@@ -265,6 +265,7 @@ def test_a_lock_that_never_clears_is_one_failure_after_five_tries_within_the_wai
     assert len(responses.calls) == 5 and len(waits) == 4
     assert sum(waits) <= patient.retry.max_wait
     assert err.value.status == 500 and "database is locked" in str(err.value)
+    assert str(err.value).endswith(f"; tried 5 times over {sum(waits):.1f} s") and "\n" not in str(err.value)
 
 
 @responses.activate

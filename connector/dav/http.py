@@ -234,7 +234,8 @@ class HttpClient:
         method = method.upper()
         expect = set(expect)
         headers = dict(headers or {})
-        retryable = self.retryable(method, headers)
+        # A body that is a stream could not be sent twice.
+        retryable = self.retryable(method, headers) and (data is None or isinstance(data, (bytes, str, dict)))
         policy = self.retry
         waited = 0.0
         attempt = 0
@@ -256,7 +257,7 @@ class HttpClient:
                 delay = self._backoff(attempt)
                 if (not retryable or isinstance(exc, requests.exceptions.SSLError) or attempt >= limit
                         or waited + delay > policy.max_wait):
-                    raise error from None
+                    raise _tried(error, attempt, waited) from None
                 self._wait(delay, "connection refused or dropped", method, url, attempt)
                 waited += delay
                 continue
@@ -272,15 +273,15 @@ class HttpClient:
             self._note_busy()
             after = retry_after_seconds(resp) if status in (429, 503) else None
             if not retryable or attempt >= policy.attempts:
-                raise error
+                raise _tried(error, attempt, waited)
             if after is not None and after > policy.max_retry_after:
-                raise error  # a long wait (429: a quota; 503: maintenance) is for a later run
+                raise _tried(error, attempt, waited)  # a long wait (429: a quota; 503: maintenance): a later run
             if status == 429 and after is None:
-                raise error  # Nextcloud's hourly quotas name no time: callers defer
+                raise _tried(error, attempt, waited)  # Nextcloud's hourly quotas name no time: callers defer
             factor = self.retry.lock_factor if status == 500 else 1.0  # 500 here: a transient database error
             delay = max(after or 0.0, self._backoff(attempt, factor))
             if waited + delay > policy.max_wait:
-                raise error
+                raise _tried(error, attempt, waited)
             why = f"server busy ({status}{': ' + detail if (detail := _server_message(resp)) else ''})"
             self._wait(delay, why, method, url, attempt)
             waited += delay
@@ -328,6 +329,13 @@ class HttpClient:
             why = "connection refused or dropped"
         return UnreachableError(f"cannot reach {_host(url)}: {why} during {method} {path}",
                                 method=method, url=_strip_userinfo(url))
+
+
+def _tried(error: ServerError, attempts: int, waited: float) -> ServerError:
+    """The error, saying how often it was tried when that was more than once."""
+    if attempts > 1:
+        error.args = (f"{error.args[0]}; tried {attempts} times over {waited:.1f} s",)
+    return error
 
 
 def _strip_userinfo(url: str) -> str:
