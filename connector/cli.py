@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write (or update) an editable plan mapping TOML")
     p.add_argument("--strict", action="store_true", help="exit non-zero when any milestone is flagged")
     p.add_argument("--vocabulary", help="deadline vocabulary TOML (default: mappings/vocabulary.toml)")
+    p.add_argument("--units", metavar="FILE", help="units.toml: show which lead and cooperating names match which "
+                   "unit ids (and write them with -o)")
     _common(p)
 
     p = sub.add_parser("sync", help="create or update calendars, task lists and report folders")

@@ -52,6 +52,10 @@ def load_plan_and_units(cfg: Config) -> tuple[Plan, list[Unit]]:
             for kind in m.unit_kinds:
                 if kind not in kinds:
                     log.warning("task %s milestone %s: no unit of kind %r in %s", task.number, i, kind, cfg.plan.units)
+    from connector.plan.units import narrow_to_leads
+
+    if narrowed := narrow_to_leads(plan, units):  # a task's lead units owe it, unless the mapping says who
+        log.info("%d milestone(s) owed by their tasks' lead units only (names matched in %s)", narrowed, cfg.plan.units)
     return plan, units
 
 

@@ -1,4 +1,4 @@
-"""`plan-connector import PATH [--json] [-o FILE.toml] [--strict] [--vocabulary FILE]`."""
+"""`plan-connector import PATH [--json] [-o FILE.toml] [--strict] [--vocabulary FILE] [--units FILE]`."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from connector.models import Milestone, MilestoneKind, Plan
+from connector.config import load_units
+from connector.models import Milestone, MilestoneKind, Plan, Unit
 from connector.plan.mapping import load_plan, write_mapping
 from connector.plan.parser import parse_plan
+from connector.plan.units import match_leads, match_units
 from connector.plan.vocabulary import load_vocabulary
 
 MAPPINGS_DIR = Path("mappings") / "plans"
@@ -19,16 +21,23 @@ def run(args) -> int:
     """Import a plan: print it as a table (or --json), optionally write its mapping; 1 if --strict finds flags."""
     vocabulary = load_vocabulary(getattr(args, "vocabulary", None))
     plan = parse_plan(args.path, vocabulary)
+    units = load_units(args.units) if getattr(args, "units", None) else None
+    if units is not None:
+        match_leads(plan, units)  # written with -o, so the admin sees which names are which units
     shown = plan
     if getattr(args, "output", None):
         target = mapping_path(args.output)
         write_mapping(plan, target)
         shown = load_plan(mapping=target, vocabulary=vocabulary)  # what later steps will see, overrides applied
+        if units is not None:
+            match_leads(shown, units)  # a lead named in the overrides is matched too
         print(f"plan-connector: wrote {target}", file=sys.stderr)
     if getattr(args, "json", False):
         print(json.dumps(shown.public_json(), ensure_ascii=False, indent=2))
     else:
         print(format_table(shown))
+        if units is not None:
+            print(format_matches(shown, units, args.units))
     flagged = sum(m.needs_review for t in shown.tasks for m in t.milestones)
     if getattr(args, "strict", False) and flagged:
         print(f"plan-connector: {flagged} milestone(s) need review (--strict)", file=sys.stderr)
@@ -109,4 +118,24 @@ def format_table(plan: Plan) -> str:
     unread = [n for n in plan.notes if not n.reason.startswith("task ")]
     if unread:
         lines += ["Not read:", *(f"  line {n.line}: {n.text} ({n.reason})" for n in unread)]
+    return "\n".join(lines)
+
+
+def format_matches(plan: Plan, units: list[Unit], source: str) -> str:
+    """Which lead and cooperating names are which units of the units file; the tasks whose lead names match
+    units are owed by those units only (sync), the others by every unit."""
+    lines = ["", f"Units ({source}):"]
+    names = matched = 0
+    for task in plan.tasks:
+        parts = []
+        for role, listed in (("lead", task.lead), ("cooperating", task.cooperating)):
+            for name in listed:
+                ids = match_units([name], units)
+                names += 1
+                matched += bool(ids)
+                parts.append(f"{role} {name} → {', '.join(ids) if ids else '—'}")
+        if parts:
+            owed = ", ".join(task.lead_units) if task.lead_units else "every unit"
+            lines.append(f"  task {task.number} (owed by {owed}): " + "; ".join(parts))
+    lines.append(f"{matched} of {names} names match a unit")
     return "\n".join(lines)

@@ -136,14 +136,40 @@ def _key(text: str) -> str:
 
 
 def match_units(names: list[str], units) -> list[str]:
-    """Ids of the units (from units.toml) that the plan's names designate: same name, or a name that
-    contains the unit's name ("Sở Tài chính tỉnh Bình An" → the unit "Sở Tài chính")."""
+    """Ids of the units (from units.toml) that the plan's names designate: the same name (or id), a name that
+    goes on past the unit's name ("Sở Tài chính tỉnh Bình An" → the unit "Sở Tài chính"), or a name of two or
+    more words that the unit's name goes on from ("Ban Tổ chức" → "Ban Tổ chức Đảng ủy Khối")."""
     ids: list[str] = []
     for name in names:
         key = _key(name)
         for unit in units:
             unit_key = _key(unit.name)
-            if unit_key and (key == unit_key or key.startswith(unit_key + " ") or unit_key == _key(unit.id)
-                             and key == unit_key) and unit.id not in ids:
+            if not unit_key or unit.id in ids:
+                continue
+            if (key in (unit_key, _key(unit.id)) or key.startswith(unit_key + " ")
+                    or (len(key.split()) >= 2 and unit_key.startswith(key + " "))):
                 ids.append(unit.id)
     return ids
+
+
+def match_leads(plan, units) -> None:
+    """Each task's lead_units and cooperating_units: the ids of the units its lead and cooperating names designate."""
+    for task in plan.tasks:
+        task.lead_units = match_units(task.lead, units)
+        task.cooperating_units = match_units(task.cooperating, units)
+
+
+def narrow_to_leads(plan, units) -> int:
+    """A task whose lead names match units is owed by those units only: each of its milestones that the mapping
+    does not give `units` or `unit_kinds` (the mapping wins) is narrowed to them. Where no lead name matches a
+    unit, every unit owes it as before. Returns how many milestones were narrowed."""
+    match_leads(plan, units)
+    narrowed = 0
+    for task in plan.tasks:
+        if not task.lead_units:
+            continue
+        for m in task.milestones:
+            if not m.units and not m.unit_kinds:
+                m.units = list(task.lead_units)
+                narrowed += 1
+    return narrowed
