@@ -64,7 +64,9 @@ WRITE_METHODS = {"PUT", "DELETE", "MKCOL", "MKCALENDAR", "PROPPATCH", "POST", "M
 PEERS = {"loop": "bare PUT loop", "caldav": "caldav lib", "vdirsyncer": "vdirsyncer"}
 VDIRSYNCER_TRIES = 8  # its first sync is repeated while it reports errors (SQLite locks on Nextcloud)
 
-for _p in (ROOT, ROOT / "tests"):
+# The code measured: a snapshot of the last commit (see snapshot_code) named by this variable, else this tree.
+CODE_ENV = "PLAN_CONNECTOR_BENCH_CODE"
+for _p in (ROOT / "tests", Path(os.environ.get(CODE_ENV) or ROOT)):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
@@ -150,6 +152,7 @@ def child_connector(spec: dict) -> dict:
             code = exc.code if isinstance(exc.code, int) else 1
     job_seconds = time.perf_counter() - t
     result = {"exit": code, "job_seconds": job_seconds, "by_method": dict(counts), "steps": steps,
+              "code": str(Path(commands.__file__).parents[1]),
               "stdout_tail": out.getvalue()[-2000:]}
     sync = captured.get("sync")
     if sync:
@@ -953,6 +956,32 @@ def peer_versions() -> dict:
     return out
 
 
+def snapshot_code(tmp: Path, tree: bool) -> str:
+    """Measure one consistent version: connector/ of HEAD extracted into tmp (this process and every child
+    import it from there), unless `tree` (the working tree, uncommitted edits included). Returns its name."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "connector"))
+    except (OSError, subprocess.SubprocessError):
+        return "? (not a git checkout: this tree)"
+    if tree or not head:
+        return f"{head or '?'}{' + uncommitted changes in connector/' if dirty else ''} (working tree)"
+    import io
+    import tarfile
+
+    src = tmp / "code"
+    src.mkdir()
+    archive = subprocess.run(["git", "archive", "HEAD", "connector"], cwd=ROOT, capture_output=True, check=True,
+                             timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(src, filter="data")
+    os.environ[CODE_ENV] = str(src)
+    sys.path.insert(0, str(src))
+    return f"{head} (committed; uncommitted edits in connector/ not measured)" if dirty else head
+
+
 def int_list(text: str) -> list[int]:
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
@@ -996,10 +1025,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1, help="runs per unit count, fresh servers each (medians)")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one run: a smoke test in seconds")
     ap.add_argument("--no-core", action="store_true", help="skip the pure-core measures")
+    ap.add_argument("--core-units", type=int_list, help="unit counts of the pure-core measures (default: --units)")
     ap.add_argument("--no-peers", action="store_true", help="the connector only")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     ap.add_argument("--out", help=f"results file (default {RESULTS.relative_to(ROOT)}; --quick: none)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs of every step)")
+    ap.add_argument("--tree", action="store_true", help="measure the working tree's connector/ (default: HEAD's)")
     ap.add_argument("--show", nargs="?", const=str(RESULTS), metavar="FILE",
                     help="print the tables of a results file (default: the latest) and exit")
     args = ap.parse_args(argv)
@@ -1015,14 +1046,21 @@ def main(argv: list[str] | None = None) -> int:
     for line in notes:
         print(f"bench: {line}", file=sys.stderr)
     started = datetime.now(timezone.utc)
+    tmp = Path(tempfile.mkdtemp(prefix="plan-connector-bench-"))
     meta = {"command": " ".join(["scripts/bench.py", *argv]), "date": started.isoformat(timespec="seconds"),
+            "connector": snapshot_code(tmp, args.tree),
             "machine": machine(), "versions": peer_versions(), "servers": {},
             "ratio": "peer / connector (above 1: the connector takes less)", "notes": notes}
     t0 = time.perf_counter()
-    core = [] if args.no_core else bench_core(ns, notes)
-    results = []
-    tmp = Path(tempfile.mkdtemp(prefix="plan-connector-bench-"))
+    core: list[dict] = []
+    results: list[dict] = []
+    out = Path(args.out) if args.out else (None if args.quick else RESULTS)
+
+    def document() -> dict:
+        return {**meta, "total_seconds": time.perf_counter() - t0, "core": core, "results": results}
     try:
+        if not args.no_core:
+            core = bench_core(args.core_units or ns, notes)
         for name in servers:
             site = (EmbeddedSite if name == "embedded" else NextcloudSite)(tmp / name)
             site.start()
@@ -1034,12 +1072,20 @@ def main(argv: list[str] | None = None) -> int:
                         work = tmp / name / f"n{n}-run{i + 1}"
                         work.mkdir(parents=True)
                         t = time.perf_counter()
-                        runs.append(one_run(site, n, work, peers, notes))
+                        try:
+                            runs.append(one_run(site, n, work, peers, notes))
+                        except Exception as exc:  # noqa: BLE001 - one broken run must not lose the others
+                            notes.append(f"{name} N={n} run {i + 1} failed: {type(exc).__name__}: {exc}")
+                            print(f"bench: {notes[-1]}", file=sys.stderr)
+                            continue
                         print(f"bench: {name} N={n} run {i + 1}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
-                    results.append({"server": name, "units": n, "runs": len(runs), "date": meta["date"],
-                                    "command": meta["command"], "machine": meta["machine"],
-                                    "server_versions": meta["servers"][name],
-                                    "median": median_tree(runs), "each_run": runs})
+                    if runs:
+                        results.append({"server": name, "units": n, "runs": len(runs), "date": meta["date"],
+                                        "command": meta["command"], "machine": meta["machine"],
+                                        "connector": meta["connector"], "server_versions": meta["servers"][name],
+                                        "median": median_tree(runs), "each_run": runs})
+                        if out is not None:  # saved as it goes: a long bench keeps what it measured
+                            save(document(), out)
             finally:
                 site.stop()
     finally:
@@ -1047,16 +1093,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: logs kept in {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    meta["total_seconds"] = time.perf_counter() - t0
-    doc = {**meta, "core": core, "results": results}
-    out = Path(args.out) if args.out else (None if args.quick else RESULTS)
+    doc = document()
+    meta["total_seconds"] = doc["total_seconds"]
     if out is not None:
         save(doc, out)
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
-        return 0
+        return 0 if results else 1
     print(render(doc, out))
-    return 0
+    return 0 if results else 1
 
 
 def render(doc: dict, out: Path | None) -> str:
@@ -1065,6 +1110,7 @@ def render(doc: dict, out: Path | None) -> str:
     m = meta["machine"]
     lines = [f"plan-connector bench, {meta['date']}: {m['cores']} cores, {(m['ram_bytes'] or 0) / 2**30:.0f} GiB, "
              f"Python {m['python']}, load at start {m['load_average_at_start']}",
+             f"connector: {meta.get('connector', '?')}; command: {meta['command']}",
              "servers: " + "; ".join(f"{k} " + ", ".join(f"{a} {b}" for a, b in v.items())
                                     for k, v in meta["servers"].items()),
              "peers: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v),

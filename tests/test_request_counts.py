@@ -1,0 +1,100 @@
+"""HTTP requests of the runs that happen most, counted (not timed), so a regression in requests fails here.
+
+An admin's cron runs `plan-connector run` every day; on almost every day nothing has changed. Those runs
+should cost a handful of requests whatever the plan's size (issue 12's targets, at 200 units: a no-op
+re-sync in at most 10 requests, a collect of an unchanged tree in at most 3; scripts/bench.py measures
+them at scale). Here: 3 units (2 on Nextcloud), the seed plan, the CLI's own count ("requests" in
+`sync --json`, the "N HTTP requests" line of `collect`).
+
+Bounds are today's measured values (an improvement passes; one request more fails): when the count goes
+down, lower the bound with it.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_PLAN = ROOT / "mappings" / "plans" / "ke-hoach-21-kl-tw.txt"
+
+# Measured on 26/11/2026 (seed plan; 3 units on the embedded servers, 2 and 3 on Nextcloud 34):
+# - no-op sync: 2 on the embedded servers (PROPFIND of the report tree, PROPFIND of the calendar home),
+#   4 on Nextcloud 34 (the same two + the two OCS share listings);
+# - collect of an unchanged tree: 2 on both (the tree listing; the calendar home's tokens for the
+#   reflect step; the register is not uploaded again).
+# Issue 12's targets (<= 10 requests for a no-op sync at 200 units, <= 3 for collect) are met today on
+# both servers: the counts do not grow with the number of units.
+NOOP_SYNC = {"embedded": 2, "nextcloud": 4}
+NOOP_COLLECT = {"embedded": 2, "nextcloud": 2}
+
+
+def cli(*argv) -> tuple[int, str, str]:
+    """The CLI in this process: (exit code, stdout, stderr)."""
+    from connector.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
+def sync_requests(cfg: Path) -> dict:
+    code, out, err = cli("sync", "-c", cfg, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def collect_requests(cfg: Path) -> int:
+    code, out, err = cli("collect", "-c", cfg)
+    assert code == 0, err
+    found = re.findall(r"^(\d+) HTTP requests$", out, re.MULTILINE)
+    assert found, out
+    return int(found[-1])
+
+
+def assert_counts(cfg: Path, server: str) -> None:
+    first = sync_requests(cfg)
+    assert first["created"] > 100 and first["failed"] == []
+    again = sync_requests(cfg)
+    assert (again["created"], again["updated"], again["deleted"]) == (0, 0, 0)
+    assert again["requests"] <= NOOP_SYNC[server], (
+        f"a sync with nothing to do sent {again['requests']} requests on {server} "
+        f"(measured {NOOP_SYNC[server]}: PROPFIND tree + PROPFIND home{' + 2 share listings' if server == 'nextcloud' else ''})")
+    collect_requests(cfg)  # the first collect writes the register
+    noop = collect_requests(cfg)
+    assert noop <= NOOP_COLLECT[server], (
+        f"a collect of an unchanged tree sent {noop} requests on {server} (measured {NOOP_COLLECT[server]})")
+
+
+@pytest.mark.server
+def test_a_run_with_nothing_to_do_costs_two_requests_on_the_embedded_servers(embedded, tmp_path):
+    units = tmp_path / "units.toml"
+    units.write_text(tomli_w.dumps({"units": [
+        {"id": f"cb-{i:03d}", "name": f"Chi bộ cơ sở số {i}", "group": f"chi-bo-{i:03d}", "kind": "chi bộ cơ sở"}
+        for i in (1, 2, 3)]}), encoding="utf-8")
+    password = tmp_path / "password"
+    password.write_text(embedded.password + "\n")
+    password.chmod(0o600)
+    cfg = tmp_path / "plan-connector.toml"
+    cfg.write_text(tomli_w.dumps({
+        "server": {"kind": "dav", "user": embedded.user, "password_file": str(password),
+                   "caldav_home": embedded.calendar_home, "files_root": embedded.files_root},
+        "plan": {"document": str(SEED_PLAN), "units": str(units)},
+        "state": {"dir": str(tmp_path / "state")}}), encoding="utf-8")
+    assert_counts(cfg, "embedded")
+
+
+@pytest.mark.nextcloud
+@pytest.mark.slow
+def test_a_run_with_nothing_to_do_costs_four_requests_on_nextcloud(nc_case):
+    nc_case.units(2, members=0)  # 2, not 3: each unit adds ~60 folders, ~10 s, to the first sync
+    assert_counts(nc_case.config(), "nextcloud")
