@@ -133,13 +133,16 @@ def test_cli_writes_a_bare_name_under_mappings_plans_and_applies_its_overrides(t
     assert "years = [2022, 2024]" in mapping.read_text(encoding="utf-8")
 
 
-def test_the_shipped_seed_mapping_is_current_and_narrows_task_1():
-    shipped = ROOT / "mappings" / "plans" / "ke-hoach-21-kl-tw.toml"
+def test_the_shipped_seed_mapping_is_current_and_narrows_task_1(monkeypatch):
+    """The shipped mapping is what `import mappings/plans/ke-hoach-21-kl-tw.txt -o …` writes today: the plan
+    it stores, overrides applied, is the seed read afresh with the same overrides, field for field."""
+    monkeypatch.chdir(ROOT)  # the mapping records the document as the project-relative path it was imported from
+    shipped = Path("mappings") / "plans" / "ke-hoach-21-kl-tw.toml"
     data = tomllib.loads(shipped.read_text(encoding="utf-8"))
     assert data["overrides"]["tasks"]["1"]["milestones"]["1"]["unit_kinds"] == ["ban"]
     plan = load_plan(mapping=shipped)
-    fresh = parse_plan(SEED)
-    new = {"milestones", "label", "group", "result", "lead_units", "cooperating_units"}  # added by issue 9
-    assert [t.model_dump(exclude=new) for t in plan.tasks] == [t.model_dump(exclude=new) for t in fresh.tasks]
+    fresh = load_plan(document=Path("mappings") / "plans" / "ke-hoach-21-kl-tw.txt", mapping=shipped)
+    assert plan.model_dump() == fresh.model_dump()
     assert plan.tasks[0].milestones[0].unit_kinds == ["ban"]
-    assert plan.code == "21-kl-tw" and plan.term == (2020, 2025)
+    assert plan.tasks[10].milestones[0].years == [2022, 2024] and not plan.tasks[10].milestones[0].needs_review
+    assert plan.code == "21-kl-tw" and plan.term == (2020, 2025) and len(plan.tasks) == 19
