@@ -307,6 +307,9 @@ def child_main(argv: list[str]) -> int:
 # Parent: servers, accounts, steps
 # ============================================================================================
 
+CHILD_SCRIPT = str(Path(__file__).resolve())  # main() points it at a copy: this file may change meanwhile
+
+
 @dataclass
 class Step:
     wall: float
@@ -332,7 +335,7 @@ def spawn(kind: str, spec: dict, work: Path, label: str) -> Step:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
     with open(log, "wb") as fh:
         t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", kind, str(spec_path),
+        proc = subprocess.Popen([sys.executable, CHILD_SCRIPT, "--child", kind, str(spec_path),
                                  str(out)], stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=work, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -979,6 +982,8 @@ def snapshot_code(tmp: Path, tree: bool) -> str:
         tar.extractall(src, filter="data")
     os.environ[CODE_ENV] = str(src)
     sys.path.insert(0, str(src))
+    global CHILD_SCRIPT
+    CHILD_SCRIPT = str(shutil.copy(Path(__file__).resolve(), src / "bench.py"))
     return f"{head} (committed; uncommitted edits in connector/ not measured)" if dirty else head
 
 
@@ -1030,6 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     ap.add_argument("--out", help=f"results file (default {RESULTS.relative_to(ROOT)}; --quick: none)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs of every step)")
+    ap.add_argument("--note", action="append", default=[], help="a note kept with the results (repeatable)")
     ap.add_argument("--tree", action="store_true", help="measure the working tree's connector/ (default: HEAD's)")
     ap.add_argument("--show", nargs="?", const=str(RESULTS), metavar="FILE",
                     help="print the tables of a results file (default: the latest) and exit")
@@ -1042,7 +1048,7 @@ def main(argv: list[str] | None = None) -> int:
     peers = peer_availability()
     if args.no_peers:
         peers = {p: "--no-peers" for p in peers}
-    notes = [f"{PEERS[p]} skipped: {why}" for p, why in peers.items() if why]
+    notes = [*args.note, *(f"{PEERS[p]} skipped: {why}" for p, why in peers.items() if why)]
     for line in notes:
         print(f"bench: {line}", file=sys.stderr)
     started = datetime.now(timezone.utc)
