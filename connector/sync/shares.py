@@ -324,7 +324,7 @@ def _create(pending: list[_Want], made: dict, limits: dict | None, dry_run: bool
         if w.share_type == SHARE_LINK and share.url:
             report.file_drops[w.label] = share.url
     if waiting:
-        report.failed.append(_folder_wait_line(waiting, gate, done=len(report.created)))
+        report.failed.append(_folder_wait_line(waiting, gate, done=len(new)))
     else:
         gate.passed()
     return new
