@@ -115,6 +115,37 @@ def test_a_server_that_copes_keeps_every_writer():
     assert result.done == 40 and result.lowest == 4 and seen[0] == 4
 
 
+def test_a_write_that_stayed_busy_through_its_retries_gets_one_more_turn_at_the_end_of_the_queue():
+    tries: dict[int, int] = {}
+
+    def write(item):
+        tries[item] = tries.get(item, 0) + 1
+        if item == 0 and tries[item] == 1:  # the first write of a burst: locked through all its retries
+            raise ServerError("server error (500) during PUT x (database is locked); tried 5 times", status=500)
+
+    result = run_adaptive(range(6), write, parallel=4, pressure=lambda: 0)
+    assert result.done == 6 and result.failed == [] and tries[0] == 2
+
+
+def test_other_failures_and_quotas_get_no_second_turn():
+    from connector.errors import RateLimited
+
+    tries: dict[int, int] = {}
+
+    def write(item):
+        tries[item] = tries.get(item, 0) + 1
+        if item == 0:
+            raise ServerError("server error (500) during PUT x (disk I/O error)", status=500)
+        if item == 1:
+            raise RateLimited("too many requests (429) during MKCALENDAR x", status=429)
+        if item == 2:
+            raise ServerError("server error (503) during PUT x; tried 5 times", status=503)
+
+    result = run_adaptive(range(4), write, parallel=1)
+    assert tries == {0: 1, 1: 1, 2: 2, 3: 1}
+    assert [item for item, _exc in result.failed] == [0, 1, 2]
+
+
 # --- calendar writes --------------------------------------------------------------------------
 
 @responses.activate

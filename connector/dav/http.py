@@ -140,6 +140,15 @@ def is_busy_answer(resp: requests.Response) -> bool:
     return status == 500 and bool(resp.content) and bool(_TRANSIENT_DB.search(resp.text[:4000]))
 
 
+def is_busy_error(exc: BaseException | None) -> bool:
+    """Was this error raised only because the server was busy (see is_busy_answer)?"""
+    if isinstance(exc, RateLimited):
+        return True
+    if not isinstance(exc, ServerError) or isinstance(exc, (AuthError, UnreachableError)):
+        return False
+    return exc.status in _BUSY_STATUSES or (exc.status == 500 and bool(_TRANSIENT_DB.search(str(exc))))
+
+
 def _cannot_connect(exc: requests.ConnectionError) -> bool:
     """Refused or unknown host (nothing listening): unlike a dropped connection, no quick recovery."""
     seen, todo = set(), [exc]

@@ -2,11 +2,12 @@
 
 `run_adaptive(items, fn, parallel=4, pressure=http.busy_seen)` calls `fn(item)` for each item with at
 most `limit` calls running. The limit starts at `parallel`, halves when a write meets a busy server (a
-5xx or 429 raised, or busy answers the HTTP layer retried, read through `pressure`), at most once per
+busy 5xx or a 429 raised, or busy answers the HTTP layer retried, read through `pressure`), at most once per
 round of writes, and grows by one after a run of clean writes (AIMD, as TCP does). A SQLite-backed
 Nextcloud thus settles near one writer; a server that copes keeps `parallel`.
 
-Per item, a ServerError is a failure of that item (423, 507, 412 ...), collected for the caller. A fatal
+Per item, a ServerError is a failure of that item (423, 507, 412 ...), collected for the caller; one
+that failed only because the server stayed busy is tried once more at the end of the queue. A fatal
 error (AuthError, UnreachableError, or a bug) stops at once: nothing queued is started, the writes
 already running finish, then the error is raised.
 """
@@ -19,19 +20,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from connector.dav.http import is_busy_error
 from connector.errors import AuthError, RateLimited, ServerError, UnreachableError
 
 log = logging.getLogger("plan-connector.pool")
 
 T = TypeVar("T")
 FATAL = (AuthError, UnreachableError)
-
-
-def is_busy_error(exc: BaseException | None) -> bool:
-    """A failure that says the server is overloaded or limiting us, not that the item is wrong."""
-    if isinstance(exc, RateLimited):
-        return True
-    return isinstance(exc, ServerError) and not isinstance(exc, FATAL) and exc.status in (500, 502, 503, 504, 429)
 
 
 class AdaptiveLimit:
@@ -79,15 +74,20 @@ class PoolResult(Generic[T]):
 
 
 def run_adaptive(items: Iterable[T], fn: Callable[[T], object], *, parallel: int,
-                 pressure: Callable[[], int] | None = None, grow_after: int = 4) -> PoolResult[T]:
+                 pressure: Callable[[], int] | None = None, grow_after: int = 4,
+                 requeue: int = 1) -> PoolResult[T]:
     """Call fn(item) for every item, adaptively in parallel (see the module docstring).
 
     `pressure` returns how many busy answers the calling thread has met so far (HttpClient.busy_seen).
-    Raises the first fatal error once the writes already running have finished.
+    An item that still failed because the server was busy (5xx, not a 429 quota) goes back to the end
+    of the queue, up to `requeue` times: by then fewer writers compete (fn must be safe to call again,
+    as conditional writes and MKCOL are). Raises the first fatal error once the writes already running
+    have finished.
     """
     limit = AdaptiveLimit(parallel, grow_after=grow_after)
     result: PoolResult[T] = PoolResult(lowest=limit.value)
-    queue = deque(items)
+    queue: deque[tuple[int, T]] = deque(enumerate(items))
+    again: dict[int, int] = {}  # item index -> times requeued
 
     def call(item: T) -> tuple[int, Exception | None]:
         before = pressure() if pressure else 0
@@ -100,7 +100,7 @@ def run_adaptive(items: Iterable[T], fn: Callable[[T], object], *, parallel: int
 
     fatal: Exception | None = None
 
-    def settle(item: T, started_in: int, busy: int, exc: Exception | None) -> None:
+    def settle(index: int, item: T, started_in: int, busy: int, exc: Exception | None) -> None:
         nonlocal fatal
         if exc is not None and (isinstance(exc, FATAL) or not isinstance(exc, ServerError)):
             fatal = fatal or exc
@@ -112,26 +112,30 @@ def run_adaptive(items: Iterable[T], fn: Callable[[T], object], *, parallel: int
             limit.ok()
         if exc is None:
             result.done += 1
+        elif is_busy_error(exc) and not isinstance(exc, RateLimited) and again.get(index, 0) < requeue:
+            again[index] = again.get(index, 0) + 1
+            log.info("server busy: %s goes back to the queue", exc)
+            queue.append((index, item))
         else:
             result.failed.append((item, exc))
 
     if limit.ceiling == 1 or len(queue) < 2:
         while queue and fatal is None:
-            item = queue.popleft()
-            settle(item, limit.round, *call(item))
+            index, item = queue.popleft()
+            settle(index, item, limit.round, *call(item))
     else:
         with ThreadPoolExecutor(max_workers=limit.ceiling, thread_name_prefix="write") as pool:
             running: dict = {}
             while queue or running:
                 while queue and fatal is None and len(running) < limit.value:
-                    item = queue.popleft()
-                    running[pool.submit(call, item)] = (item, limit.round)
+                    index, item = queue.popleft()
+                    running[pool.submit(call, item)] = (index, item, limit.round)
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    item, started_in = running.pop(fut)
-                    settle(item, started_in, *fut.result())
+                    index, item, started_in = running.pop(fut)
+                    settle(index, item, started_in, *fut.result())
     result.lowest = limit.lowest
     if fatal is not None:
         if queue:
