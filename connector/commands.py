@@ -258,6 +258,8 @@ class Job:
             report.failed.remove(report.waiting_line)
         elif report.waiting_line:
             said.add(report.waiting_line)
+        report.waiting = [w for w in report.waiting if w not in said]
+        said.update(report.waiting)
         return report
 
     def sync(self, completions: dict | None = None, entries=None) -> dict:
@@ -297,6 +299,7 @@ class Job:
             "deleted": cal.deleted + len(share_report.removed),
             "unchanged": cal.unchanged,
             "failed": cal.failed + folders.failed + share_report.failed,
+            "waiting": cal.waiting + share_report.waiting,
             "calendars": cal.calendars,
             "publish_url": cal.publish_url,
             "folders_created": len(folders.created),
@@ -346,6 +349,7 @@ def _print_sync(result: dict, requests: int, as_json: bool) -> None:
         doc = {k: result[k] for k in ("created", "updated", "deleted", "unchanged", "calendars", "publish_url")}
         doc["requests"] = requests
         doc["failed"] = result["failed"]
+        doc["waiting"] = result.get("waiting", [])
         if "planned" in result:
             doc["planned"] = result["planned"]
         print(json.dumps(doc, ensure_ascii=False, indent=2))
@@ -362,6 +366,8 @@ def _print_sync(result: dict, requests: int, as_json: bool) -> None:
         print(f"upload-only link for {unit}: {url}")
     for f in result["failed"]:
         report_failure(f"failed: {f}")
+    for w in result.get("waiting", []):
+        report_failure(f"waiting: {w}")
 
 
 def _summary_table(reg) -> str:
@@ -444,6 +450,9 @@ def run(args) -> int:
         # Under cron or a timer a good run says nothing; what failed always goes to stderr.
         for failure in summary["failed"]:
             report_failure(f"failed: {failure}")
+        # Waiting for a server's rate limit is pacing, not failure: later runs finish by themselves.
+        for waiting in summary["waiting"]:
+            report_failure(f"waiting: {waiting}")
         return 1 if summary["failed"] else 0
 
 
@@ -460,8 +469,9 @@ def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
         r = job.sync_calendars(after)
         reflected = {"created": r.created, "updated": r.updated, "deleted": r.deleted}
         failed_reflect = r.failed
+        waiting_reflect = r.waiting
     else:
-        failed_reflect = []
+        failed_reflect, waiting_reflect = [], []
     sent = []
     if job.cfg.reminders.enabled:
         from connector.reminders import send_reminders
@@ -480,7 +490,8 @@ def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
         *([f"reminders sent: {len(sent)}"] if job.cfg.reminders.enabled else []),
         f"writes: {writes}; HTTP requests: {job.requests}",
     ])
-    return {"writes": writes, "requests": job.requests, "failed": failed, "paths": collected["paths"],
+    return {"writes": writes, "requests": job.requests, "failed": failed,
+            "waiting": synced.get("waiting", []) + waiting_reflect, "paths": collected["paths"],
             "counts": {k.value: v for k, v in reg.counts().items()}, "reminders": sent,
             "publish_url": synced.get("publish_url"), "text": text}
 

@@ -46,6 +46,7 @@ class SyncReport:
     publish_url: str | None = None
     waiting: list[str] = field(default_factory=list)  # calendars not created this run (server limits)
     waiting_line: str | None = None  # the one line (also in `failed`) that says what waits and why
+    waiting: list[str] = field(default_factory=list)  # calendar shares paced by the server's limit (not failures)
 
     @property
     def writes(self) -> int:
