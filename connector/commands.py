@@ -310,6 +310,13 @@ class Job:
         if self.dry_run:
             result["planned"] = ([f"{c.action} {c.href}" for c in cal.planned]
                                  + [f"mkcol {p}" for p in folders.planned] + share_report.planned)
+            # The totals a dry run prints are the ones the real run then reports.
+            actions = [c.action.value for c in cal.planned]
+            result["created"] = (actions.count("create") + len(folders.planned)
+                                 + sum(p.startswith(("share ", "create group ")) for p in share_report.planned))
+            result["updated"] = (actions.count("update") + sum(n.startswith("would rename calendar") for n in cal.notices)
+                                 + sum(p.startswith("set permissions") for p in share_report.planned))
+            result["deleted"] = actions.count("delete") + sum(p.startswith("withdraw share") for p in share_report.planned)
         result["_entries"] = entries
         return result
 
