@@ -6,8 +6,11 @@ protection slows every later login from this address).
 from __future__ import annotations
 
 import json
+import os
 
 from connector.config import Config
+from connector.nextcloud.status import nextcloud_status
+from connector.log import MASK
 
 
 def capability_lines(caps: dict, *, reminders: bool) -> list[tuple[str, bool, str]]:
@@ -177,6 +180,29 @@ def sharing_checks(job, version: str) -> list[tuple[str, bool, str, bool]]:
     return group_creation_lines(job) + sharing_limit_lines(job, version)
 
 
+def resolved_config(cfg: Config, state_dir) -> list[tuple[str, str]]:
+    """What the config resolved to (paths made absolute, defaults filled in); secrets shown by source only."""
+    s, p = cfg.server, cfg.plan
+    if s.kind == "embedded":
+        server = [("server", f"embedded, data in {s.data_dir}, ports {s.caldav_port}/{s.webdav_port}")]
+    else:
+        where = s.url if s.kind == "nextcloud" else f"CalDAV {s.caldav_home}, WebDAV {s.files_root}"
+        password = ("from PLAN_CONNECTOR_PASSWORD" if os.environ.get("PLAN_CONNECTOR_PASSWORD")
+                    else f"from {s.password_file}" if s.password_file else "none")
+        server = [("server", f"{s.kind} {where} as {s.user}"), ("password", f"{MASK} ({password})")]
+        if s.admin_password_file:
+            server.append(("admin password", f"{MASK} (from {s.admin_password_file}, for creating groups only)"))
+        if not s.verify_tls:
+            server.append(("TLS", "certificate verification OFF"))
+    return [*server,
+            ("plan", p.mapping or p.document or ""),
+            ("units", p.units),
+            ("state", str(state_dir)),
+            ("sync", f"parallel {cfg.sync.parallel}, task_lists {cfg.sync.task_lists}, "
+                     f"refuse deleting over {cfg.sync.max_delete_fraction:.0%}"),
+            ("reminders", "on" if cfg.reminders.enabled else "off")]
+
+
 def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = False) -> int:
     """Print one ok/missing line per check; exit 0 when everything needed is there, 1 otherwise."""
     from connector.commands import Job
@@ -185,12 +211,13 @@ def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = Fal
     needed_ok = True
     job = Job(cfg, state_dir=state_dir)
     lines.append(("config", True, cfg.path or "embedded default (no plan-connector.toml)"))
+    lines += [(f"  {k}", None, v) for k, v in resolved_config(cfg, job.state_dir)]
     lines.append(("plan", True, f"{len(job.plan.tasks)} tasks, "
                                 f"{sum(len(t.milestones) for t in job.plan.tasks)} milestones, {len(job.units)} units"))
     with job:
         s = cfg.server
         if s.kind == "nextcloud":
-            status = job.http.request("GET", s.url.rstrip("/") + "/status.php", expect=(200,)).json()
+            status = nextcloud_status(job)
             lines.append(("server reachable", True, f"Nextcloud {status.get('versionstring', '?')}"
                                                     + (" (maintenance mode!)" if status.get("maintenance") else "")))
             if status.get("maintenance"):
@@ -217,5 +244,8 @@ def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = Fal
         print(json.dumps([{"check": n, "ok": ok, "detail": d} for n, ok, d in lines], ensure_ascii=False, indent=2))
     else:
         for name, ok, detail in lines:
+            if name.startswith("  "):  # the resolved configuration, under the "config" line
+                print(f"{'':9}{name}: {detail}")
+                continue
             print(f"{'note   ' if ok is None else 'ok     ' if ok else 'missing'}  {name}: {detail}")
     return 0 if needed_ok else 1

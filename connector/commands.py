@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from connector.config import Config, load_config, load_units
-from connector.errors import ConfigError
+from connector.errors import ConfigError, ServerError
 from connector.lock import RunLock
 from connector.log import report_failure
 from connector.models import Obligation, Plan, Unit
@@ -424,10 +425,23 @@ def _lock(cfg: Config, state_dir: str | None) -> RunLock:
     return RunLock(Path(state_dir or cfg.state_dir or default_state_dir()))
 
 
+@contextmanager
+def _explained(job: Job):
+    """A refusal from a `kind = "nextcloud"` server that is no Nextcloud says so (see nextcloud.status)."""
+    try:
+        yield
+    except ServerError as exc:
+        from connector.nextcloud.status import explain_refusal
+
+        explain_refusal(job, exc)
+        raise
+
+
 def sync(args) -> int:
     cfg = load_config(args.config)
     with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=args.dry_run, force=args.force) as job:
-        result = job.sync()
+        with _explained(job):
+            result = job.sync()
         _print_sync(result, job.requests, args.json)
         return 1 if result["failed"] else 0
 
@@ -436,7 +450,8 @@ def collect(args) -> int:
     cfg = load_config(args.config)
     as_of = _parse_as_of(args.as_of)
     with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=args.dry_run) as job:
-        result = job.collect(as_of, out_dir=Path(args.out) if args.out else None)
+        with _explained(job):
+            result = job.collect(as_of, out_dir=Path(args.out) if args.out else None)
         if not args.dry_run:
             # Reflect back: completed obligations complete their to-dos.
             job.sync_calendars(result["register"].completions())
@@ -449,7 +464,8 @@ def run(args) -> int:
     cfg = load_config(args.config)
     as_of = _parse_as_of(args.as_of)
     with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=args.dry_run, force=args.force) as job:
-        summary = run_job(job, as_of, Path(args.out) if args.out else None)
+        with _explained(job):
+            summary = run_job(job, as_of, Path(args.out) if args.out else None)
         if args.json:
             print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
         elif sys.stdout.isatty() or args.verbose or args.dry_run:
