@@ -21,6 +21,7 @@ HANDLERS = {
     "collect": "connector.commands:collect",
     "run": "connector.commands:run",
     "check": "connector.commands:check",
+    "purge": "connector.commands:purge",
     "serve": "connector.embedded:serve_command",
     "demo": "connector.demo:run",
 }
@@ -90,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="verify config, connectivity, authentication and server capabilities")
     _server_job(p)
+    _common(p)
+
+    p = sub.add_parser("purge", help="remove the plan's calendars, to-dos, empty folders and shares (never a report)")
+    _server_job(p)
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed (the default without --yes)")
+    p.add_argument("--yes", action="store_true", help="really remove it")
     _common(p)
 
     p = sub.add_parser("serve", help="run the embedded CalDAV and WebDAV servers and print their URLs")

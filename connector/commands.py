@@ -519,6 +519,36 @@ def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
             "publish_url": synced.get("publish_url"), "text": text}
 
 
+def purge(args) -> int:
+    """Remove what the connector made for the plan (never a report); a dry run unless --yes."""
+    from connector.purge import purge as purge_plan
+    from connector.render import names
+    from connector.render.ical import shared_tasks_slug
+
+    cfg = load_config(args.config)
+    dry_run = args.dry_run or not args.yes
+    with _lock(cfg, args.state_dir), Job(cfg, state_dir=args.state_dir, dry_run=dry_run) as job:
+        # Every calendar name the plan uses in either task-list layout.
+        slugs = {names.calendar_slug(job.plan, "deadlines"), names.calendar_slug(job.plan, "overview"),
+                 shared_tasks_slug(job.plan), *(names.calendar_slug(job.plan, "unit", u) for u in job.units)}
+        with _explained(job):
+            report = purge_plan(job, slugs, dry_run=dry_run)
+    if args.json:
+        print(json.dumps({"dry_run": dry_run, "removed": report.removed, "kept": report.kept,
+                          "failed": report.failed}, ensure_ascii=False, indent=2))
+    else:
+        verb = "would remove" if dry_run else "removed"
+        for line in report.removed:
+            print(f"{verb}: {line}")
+        for line in report.kept:
+            print(f"kept: {line}")
+        if dry_run and not args.dry_run:
+            print("nothing was removed: rerun with --yes to remove the above")
+    for f in report.failed:
+        report_failure(f"failed: {f}")
+    return 1 if report.failed else 0
+
+
 def check(args) -> int:
     """Config, connectivity, authentication and capabilities, one line each."""
     from connector.checks import run_checks
