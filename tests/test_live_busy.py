@@ -3,6 +3,7 @@ and a folder that cannot be made; the run still does everything it can, in one g
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_a_first_sync_with_eight_writers_completes_in_one_run_and_the_second_wri
     if nc_case.nc.server_dir is not None:  # our own SQLite server: eight writers did meet its lock
         retried = [line for line in logged.splitlines() if "retrying in" in line]
         assert retried and any("database is locked" in line for line in retried)
-        assert all(" PUT /remote.php/dav/calendars/" in line or " MKCOL " in line for line in retried)
+        assert all(re.search(r" during [A-Z]+ /(remote|ocs)\S*", line) for line in retried)  # method and path
     assert nc_case.bot.app_password not in logged and nc_case.bot.app_password not in err
 
     code, out, err = nc_case.run("sync", "-c", cfg, "--json")
