@@ -20,7 +20,8 @@ import threading
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import quote, urljoin
 
 import tomli_w
@@ -42,10 +43,12 @@ class EmbeddedServers:
     Port 0 picks a free port. `password=None` reuses the one stored in `<data_dir>/credentials.toml`
     or generates and stores one. `extra_users` maps more user names to passwords (e.g. a unit's account).
     After `start()`: `caldav_url`, `calendar_home`, `files_root` (URLs ending in "/"), `files_dir`.
+    `middleware` (tests only: fault injection) wraps each WSGI app: middleware("caldav" | "webdav", app) -> app.
     """
 
     def __init__(self, data_dir: Path, *, host: str = "127.0.0.1", caldav_port: int = 0, webdav_port: int = 0,
-                 user: str = "admin", password: str | None = None, extra_users: dict[str, str] | None = None):
+                 user: str = "admin", password: str | None = None, extra_users: dict[str, str] | None = None,
+                 middleware: Callable[[str, Any], Any] | None = None):
         self.data_dir = Path(data_dir)
         self.host = host
         self.user = user
@@ -57,6 +60,7 @@ class EmbeddedServers:
         self.calendar_home = ""
         self.files_root = ""
         self._ports = {"caldav": caldav_port, "webdav": webdav_port}
+        self._middleware = middleware or (lambda _kind, app: app)
         self._servers: list = []
         self._threads: list[threading.Thread] = []
 
@@ -74,8 +78,10 @@ class EmbeddedServers:
         for secret in self.extra_users.values():
             register_secret(secret)
         try:
-            caldav_port = self._serve(_radicale_app(self.data_dir, self._users()), self._ports["caldav"], "CalDAV")
-            webdav_port = self._serve(_wsgidav_app(self.files_dir, self._users()), self._ports["webdav"], "WebDAV")
+            caldav_port = self._serve(self._middleware("caldav", _radicale_app(self.data_dir, self._users())),
+                                      self._ports["caldav"], "CalDAV")
+            webdav_port = self._serve(self._middleware("webdav", _wsgidav_app(self.files_dir, self._users())),
+                                      self._ports["webdav"], "WebDAV")
             base = _url_host(self.host)
             self.caldav_url = f"http://{base}:{caldav_port}/"
             self.calendar_home = f"{self.caldav_url}{quote(self.user)}/"

@@ -2,7 +2,13 @@
 
 One JSON file per (server, user, plan) in the state directory. Safe to delete: losing it costs one
 full listing of each collection, never a duplicate (UIDs and hrefs are deterministic and creates
-are conditional).
+are conditional); only the calendars of units removed meanwhile are then no longer known as this
+plan's (they stay, with their items, until removed by hand).
+
+Schema (`schema_version` 2): "calendars" maps each calendar slug this plan made to {"href": decoded path,
+"token": the sync token of the REPORT that listed it, "items": {decoded NFC path: {"etag", "plan",
+"hash"}}} (see sync.reconcile.ItemMeta). Files of version 1 (no version; items as [etag, plan, hash]
+under the percent-encoded path) are migrated when read.
 """
 from __future__ import annotations
 
@@ -11,7 +17,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
+import unicodedata
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+SCHEMA_VERSION = 2
 
 
 def default_state_dir() -> Path:
@@ -57,10 +67,53 @@ class State:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 data = {}  # a damaged state only costs a full listing
-        return cls(path, data)
+            if not isinstance(data, dict):
+                data = {}
+        return cls(path, migrate(data, plan_code))
 
     def section(self, name: str) -> dict[str, Any]:
         return self.data.setdefault(name, {})
 
     def save(self) -> None:
+        self.data["schema_version"] = SCHEMA_VERSION
         atomic_write(self.path, json.dumps(self.data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"), 0o600)
+
+
+def _key(href: str) -> str:
+    return unicodedata.normalize("NFC", unquote(urlsplit(href).path))
+
+
+def migrate(data: dict[str, Any], plan_code: str) -> dict[str, Any]:
+    """The state in the current schema (see the module docstring); a newer or current one as it is.
+
+    Version 1 -> 2: item keys decoded (one spelling; where two spellings of one item were kept, the one
+    with an ETag wins), items as {"etag", "plan", "hash"}, and only calendars holding an item of this plan
+    kept (version 1 also remembered the calendars of plans whose code starts with this one's).
+    """
+    version = data.get("schema_version", 1)
+    if not data or not isinstance(version, int) or version >= SCHEMA_VERSION:
+        return data
+    calendars = data.get("calendars")
+    if isinstance(calendars, dict):
+        kept: dict[str, Any] = {}
+        for slug, entry in calendars.items():
+            if not isinstance(entry, dict):
+                continue
+            items: dict[str, dict] = {}
+            for href, meta in (entry.get("items") or {}).items():
+                if isinstance(meta, dict):
+                    etag, plan, digest = meta.get("etag"), meta.get("plan"), meta.get("hash")
+                else:
+                    etag, plan, digest = (list(meta) + [None, None, None])[:3]
+                key = _key(href)
+                if key in items and items[key]["etag"] and not etag:
+                    continue
+                items[key] = {"etag": etag or None, "plan": plan, "hash": digest}
+            if not any(m["plan"] == plan_code for m in items.values()):
+                continue
+            kept[slug] = {**entry, "items": items}
+            if entry.get("href"):
+                kept[slug]["href"] = _key(entry["href"])
+        data["calendars"] = kept
+    data["schema_version"] = SCHEMA_VERSION
+    return data

@@ -1,5 +1,10 @@
 """CalDAV: list calendars (apart from those in a trash bin), create, rename, delete or restore one,
-list/fetch/put/delete items with ETags and sync tokens."""
+list/fetch/put/delete items with ETags and sync tokens.
+
+URLs have one spelling: the home is made canonical (decoded, NFC, encoded one way) when the client is
+made, every href a server answers is decoded and encoded again the same way, and callers that keep items
+(the sync state) key them by `item_key` (the decoded NFC path), whatever the server's own spelling.
+"""
 from __future__ import annotations
 
 import logging
@@ -71,7 +76,13 @@ def canonical_href(base_url: str, path: str) -> str:
     makes the listing's hrefs equal to the ones `item_href` builds.
     """
     parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}{quote(path, safe='/')}"
+    return f"{parts.scheme}://{parts.netloc}{quote(unicodedata.normalize('NFC', path), safe='/')}"
+
+
+def item_key(href: str) -> str:
+    """The one spelling an item or calendar is known by: its decoded NFC path ("/bot@example.org/cal/x.ics"),
+    whatever the server's or the config's encoding, host or port."""
+    return dx.href_path(href)
 
 
 @dataclass
@@ -122,7 +133,13 @@ class CalDAVClient:
 
     def __init__(self, http: HttpClient, home_url: str):
         self.http = http
-        self.home_url = home_url if home_url.endswith("/") else home_url + "/"
+        self.home_url = canonical_href(home_url, item_key(home_url).rstrip("/") + "/")
+
+    def url(self, href: str) -> str:
+        """The canonical absolute URL of a href: a URL as any server spells it, or a decoded path (a key)."""
+        if urlsplit(href).scheme:
+            return canonical_href(href, item_key(href))
+        return canonical_href(self.home_url, href)
 
     # -- calendars -----------------------------------------------------------------------------
     def calendars(self) -> CalendarHome:
@@ -244,6 +261,7 @@ class CalDAVClient:
         With a token: only the changes (deleted members in `deleted`). An invalid token falls back
         to a full listing; a server without sync-collection falls back to PROPFIND Depth 1.
         """
+        cal_href = self.url(cal_href)
         if sync_token:
             resp = self._sync_report(cal_href, sync_token)
             if resp.status_code == 207:
@@ -304,7 +322,8 @@ class CalDAVClient:
 
     def fetch(self, cal_href: str, hrefs, batch: int = 200) -> dict[str, tuple[str, str]]:
         """href -> (ETag, iCalendar text) via calendar-multiget; hrefs the server lacks are omitted."""
-        hrefs = list(hrefs)
+        cal_href = self.url(cal_href)
+        hrefs = [self.url(urljoin(cal_href, h)) for h in hrefs]
         out: dict[str, tuple[str, str]] = {}
         for i in range(0, len(hrefs), batch):
             chunk = hrefs[i:i + batch]
@@ -322,15 +341,19 @@ class CalDAVClient:
         return out
 
     def put(self, href: str, ics: str, *, etag: str | None = None, create: bool = False) -> str | None:
-        """Write one item: create -> If-None-Match: *, etag -> If-Match. Returns the new ETag if sent.
+        """Write one item, always conditionally: create -> If-None-Match: *, else If-Match: etag.
+        Returns the new ETag when the server names one (None otherwise: learn it from a listing).
 
-        A changed or already existing item raises PreconditionFailed.
+        A changed or already existing item raises PreconditionFailed; an update without an ETag is refused
+        (ValueError): read the item first.
         """
         headers = {"Content-Type": "text/calendar; charset=utf-8"}
         if create:
             headers["If-None-Match"] = "*"
         elif etag:
             headers["If-Match"] = quote_etag(etag)
+        else:
+            raise ValueError(f"refusing an unconditional update of {href}: read its ETag first")
         resp = self.http.request("PUT", href, headers=headers, data=ics.encode("utf-8"), expect=(200, 201, 204))
         return normalize_etag(resp.headers.get("ETag"))
 

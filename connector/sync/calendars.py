@@ -2,9 +2,17 @@
 
 Per run: one PROPFIND of the calendar home (every calendar's sync-token at once). A calendar whose
 token is the one remembered is not read at all; otherwise one sync-collection REPORT (incremental
-with the remembered token) and one calendar-multiget for the items whose ETag we do not know.
-Writes are conditional (If-None-Match: * / If-Match) and run a few at a time; a 412 makes us
-re-read that one item and decide again.
+with the remembered token) and one calendar-multiget for the items whose ETag we do not know. The
+token remembered is the one that REPORT returned, so whatever changes after it is seen by a later run.
+Writes are always conditional (If-None-Match: * / If-Match; an item whose ETag is unknown is read
+first) and run a few at a time; a 412 makes us re-read that one item and decide again. After the
+writes, one incremental REPORT per written calendar from the token before them learns the ETags the
+writes made (and anything others changed meanwhile) and gives the token to remember.
+
+Ownership: an item is ours only with this plan's marker at `<uid>.ics` with one of the plan's UIDs
+(sync.reconcile.owns); a calendar only when its name is one this plan makes (or made: the state
+remembers them), never by prefix — plan `21-kl` does not touch the calendars of `21-kl-tw`. Items
+are keyed by their decoded NFC path (dav.caldav.item_key), whatever the server's spelling.
 
 Calendars the server keeps in a trash bin (Nextcloud) are restored, or removed for good and made
 again; nothing is ever written into one. Calendars are created within the server's limits (Nextcloud:
@@ -15,22 +23,25 @@ without asking again before the limit's period has passed. An item whose task li
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urljoin, urlsplit
 
-from connector.dav.caldav import CalDAVClient, CalendarHome, CalendarInfo
+from connector.dav.caldav import CalDAVClient, CalendarHome, CalendarInfo, item_key
 from connector.progress import Progress
 from connector.errors import AuthError, PreconditionFailed, RateLimited, ServerError, UnreachableError
 from connector.nextcloud.limits import CalendarLimits, waiting_line
 from connector.render.ical import DesiredCalendar, DesiredItem, read_marker
 from connector.dav.pool import run_adaptive
-from connector.sync.reconcile import Action, Change, Known, Wanted, deletion_allowed, diff_collection
+from connector.sync.reconcile import (Action, Change, ItemMeta, Wanted, deletion_allowed, diff_collection, owns,
+                                      uid_of_key)
 
 log = logging.getLogger("plan-connector.sync")
+
+Known = ItemMeta  # the older name
 
 
 @dataclass
@@ -44,22 +55,36 @@ class SyncReport:
     planned: list[Change] = field(default_factory=list)  # what a dry run would do
     calendars: list[str] = field(default_factory=list)
     publish_url: str | None = None
-    waiting: list[str] = field(default_factory=list)  # calendars not created this run (server limits)
+    waiting: list[str] = field(default_factory=list)  # calendars (and, on Nextcloud, calendar shares) not made this run: server limits
     waiting_line: str | None = None  # the one line (also in `failed`) that says what waits and why
-    waiting: list[str] = field(default_factory=list)  # calendar shares paced by the server's limit (not failures)
 
     @property
     def writes(self) -> int:
         return self.created + self.updated + self.deleted
 
 
-def _known_from_state(entry: dict) -> dict[str, Known]:
-    return {href: Known(*v) for href, v in entry.get("items", {}).items()}
+def _known_from_state(entry: dict) -> dict[str, ItemMeta]:
+    """The items a state entry remembers, by key (older spellings and formats read too)."""
+    return {item_key(href): ItemMeta.from_json(v) for href, v in (entry.get("items") or {}).items()}
 
 
 def _uid_of(href: str) -> str:
-    """The UID of one of our items from its href (<calendar>/<uid>.ics; our UIDs are [a-z0-9-])."""
-    return unquote(href.rstrip("/").rsplit("/", 1)[-1]).removesuffix(".ics")
+    """The UID of one of our items from its key or href (<calendar>/<uid>.ics; our UIDs are [a-z0-9-])."""
+    return uid_of_key(item_key(href)) or ""
+
+
+_UNFOLD = re.compile(r"\r?\n[ \t]")
+_UID_LINE = re.compile(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.MULTILINE)
+
+
+def _meta(key: str, etag: str | None, ics: str) -> ItemMeta:
+    """What an item read from the server is: its marker counts only when the UID inside it is its href's
+    (a person's copy of one of our events has our marker and another UID)."""
+    plan, digest = read_marker(ics)
+    uids = {m.strip() for m in _UID_LINE.findall(_UNFOLD.sub("", ics))}
+    if plan is not None and uids != {uid_of_key(key)}:
+        plan = None
+    return ItemMeta(etag or None, plan, digest)
 
 
 def _limit_kind(exc: ServerError) -> str | None:
@@ -69,12 +94,6 @@ def _limit_kind(exc: ServerError) -> str | None:
     if exc.status == 403 and (isinstance(exc, RateLimited) or "Calendar limit reached" in str(exc)):
         return "total"
     return None
-
-
-def _path(href: str) -> str:
-    """Items are remembered by URL path: the host or port may change (the embedded servers pick free
-    ports), the path on the server does not."""
-    return urlsplit(href).path
 
 
 class CalendarSync:
@@ -102,36 +121,57 @@ class CalendarSync:
         self._lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------------
-    def _server_view(self, info: CalendarInfo, entry: dict) -> dict[str, Known]:
-        """What the calendar holds, from memory when its sync-token has not moved."""
+    def _read(self, info: CalendarInfo, entry: dict) -> dict[str, ItemMeta]:
+        """What the calendar holds, from memory when its sync-token has not moved; the entry's token then
+        becomes the one the REPORT gave (a change after it is seen by the next run)."""
         known = _known_from_state(entry)
-        token = info.sync_token or info.ctag
-        if entry.get("token") and token == entry.get("token") and "items" in entry:
+        if "items" in entry and (
+                (info.sync_token and info.sync_token == entry.get("token"))
+                or (not info.sync_token and info.ctag and info.ctag == entry.get("ctag"))):
             return known
-        listing = self.caldav.list_items(info.href, entry.get("token") if "items" in entry else None)
-        view: dict[str, Known] = {} if listing.full else dict(known)
-        for href in listing.deleted:
-            view.pop(_path(href), None)
-        unknown = []
-        for href, etag in listing.items.items():
-            href = _path(href)
-            k = known.get(href)
-            if k is not None and k.etag is not None and k.etag == etag:
-                view[href] = k
+        view, token = self._refresh(info.href, known, entry.get("token") if "items" in entry else None)
+        if not self.dry_run:  # the token and the items it stands for are remembered together
+            entry["token"] = token
+            entry["items"] = {k: m.to_json() for k, m in view.items()}
+            if info.sync_token is None and info.ctag:
+                entry["ctag"] = info.ctag  # read before the listing: no change can hide behind it
             else:
-                unknown.append(href)
-        if unknown:
-            fetched = self.caldav.fetch(info.href, [self._abs(h) for h in unknown])
-            for href, (etag, ics) in fetched.items():
-                plan, digest = read_marker(ics)
-                view[_path(href)] = Known(etag, plan, digest)
+                entry.pop("ctag", None)
         return view
 
-    def _abs(self, path: str) -> str:
-        return urljoin(self.caldav.home_url, path)
+    def _refresh(self, cal_href: str, known: dict[str, ItemMeta], token: str | None
+                 ) -> tuple[dict[str, ItemMeta], str | None]:
+        """(view, token): the calendar's items after the changes since `token` (all of them without one),
+        each unknown ETag's item read with one calendar-multiget."""
+        listing = self.caldav.list_items(cal_href, token)
+        view: dict[str, ItemMeta] = {} if listing.full else dict(known)
+        for href in listing.deleted:
+            view.pop(item_key(href), None)
+        unknown = []
+        for href, etag in listing.items.items():
+            key = item_key(href)
+            k = known.get(key)
+            if k is not None and k.etag and k.etag == etag:
+                view[key] = k
+            else:
+                view.pop(key, None)
+                unknown.append(key)
+        if unknown:
+            for href, (etag, ics) in self.caldav.fetch(cal_href, [self._abs(k) for k in unknown]).items():
+                key = item_key(href)
+                view[key] = _meta(key, etag, ics)
+        return view, listing.sync_token
+
+    def _abs(self, key: str) -> str:
+        return self.caldav.url(key)
 
     # -- writing -----------------------------------------------------------------------------
-    def _apply(self, change: Change, cal_href: str, view: dict[str, Known], report: SyncReport, retry: bool = True) -> None:
+    def _apply(self, change: Change, cal_href: str, view: dict[str, ItemMeta], report: SyncReport,
+               retry: bool = True) -> None:
+        if change.action is not Action.CREATE and not change.etag:
+            # Never an unconditional update or delete: read the item first (its ETag, whose it is now).
+            self._redecide(change, cal_href, view, report)
+            return
         try:
             if change.action is Action.DELETE:
                 self.caldav.delete(self._abs(change.href), change.etag)
@@ -139,9 +179,10 @@ class CalendarSync:
                     view.pop(change.href, None)
                     report.deleted += 1
                 return
-            etag = self.caldav.put(self._abs(change.href), change.body, etag=change.etag, create=change.action is Action.CREATE)
+            etag = self.caldav.put(self._abs(change.href), change.body, etag=change.etag,
+                                   create=change.action is Action.CREATE)
             with self._lock:
-                view[change.href] = Known(etag, self.plan_code, change.hash)
+                view[change.href] = ItemMeta(etag, self.plan_code, change.hash)  # None: learnt after the writes
                 if change.action is Action.CREATE:
                     report.created += 1
                 else:
@@ -150,29 +191,37 @@ class CalendarSync:
             if not retry:
                 raise
             # Someone (or an interrupted earlier run) changed the item: re-read it and decide again.
-            fetched = {_path(h): v for h, v in self.caldav.fetch(cal_href, [self._abs(change.href)]).items()}
-            if change.href not in fetched:
-                if change.action is Action.DELETE:
-                    with self._lock:
-                        view.pop(change.href, None)
-                    return
-                again = Change(Action.CREATE, change.collection, change.href, change.uid, None, change.body, change.hash)
-            else:
-                etag, ics = fetched[change.href]
-                plan, digest = read_marker(ics)
+            self._redecide(change, cal_href, view, report)
+
+    def _redecide(self, change: Change, cal_href: str, view: dict[str, ItemMeta], report: SyncReport) -> None:
+        """Read one item again and make the change it still needs, conditionally (once: a second 412 fails)."""
+        key = change.href
+        fetched = {item_key(h): v for h, v in self.caldav.fetch(cal_href, [self._abs(key)]).items()}
+        if key not in fetched:
+            with self._lock:
+                view.pop(key, None)
+            if change.action is Action.DELETE:
+                return
+            again = Change(Action.CREATE, change.collection, key, change.uid, None, change.body, change.hash)
+        else:
+            etag, ics = fetched[key]
+            meta = _meta(key, etag, ics)
+            with self._lock:
+                view[key] = meta
+            if not owns(key, meta, self.plan_code):
                 with self._lock:
-                    view[change.href] = Known(etag, plan, digest)
-                if plan != self.plan_code:
-                    with self._lock:
-                        report.failed.append(f"{change.href}: an item not made by plan-connector uses this UID; left alone")
-                    return
-                if change.action is not Action.DELETE and digest == change.hash:
-                    with self._lock:
-                        report.unchanged += 1
-                    return
-                again = Change(change.action if change.action is Action.DELETE else Action.UPDATE,
-                               change.collection, change.href, change.uid, etag, change.body, change.hash)
-            self._apply(again, cal_href, view, report, retry=False)
+                    report.failed.append(f"{key}: an item not made by plan-connector uses this UID; left alone")
+                return
+            if change.action is not Action.DELETE and meta.hash == change.hash:
+                with self._lock:
+                    report.unchanged += 1
+                return
+            if not meta.etag:
+                raise ServerError(f"{change.action} {key}: the server names no ETag for it; "
+                                  "not changed without one (it could overwrite someone's change)")
+            again = Change(Action.DELETE if change.action is Action.DELETE else Action.UPDATE,
+                           change.collection, key, change.uid, meta.etag, change.body, change.hash)
+        self._apply(again, cal_href, view, report, retry=False)
 
     def _run_changes(self, work: list[tuple[Change, str, dict]], report: SyncReport) -> None:
         progress = Progress(len(work), "calendar items")
@@ -286,15 +335,16 @@ class CalendarSync:
         by_cal: dict[str, dict[str, DesiredItem]] = {c.slug: {} for c in calendars}
         for it in items:
             by_cal.setdefault(it.calendar, {})[it.uid] = it
-        # Calendars of this plan that are no longer desired (a unit was removed, the layout changed): empty them.
-        orphans = [slug for slug in home if slug.startswith(self.prefix) and slug not in by_cal]
+        # Calendars this plan made that are no longer desired (a unit was removed, the layout changed):
+        # empty them. Known by name from the state, never by prefix (another plan's code may extend ours).
+        orphans = [slug for slug in home if slug in self.state and slug not in by_cal and slug.startswith(self.prefix)]
         missing = [c for c in calendars if c.slug not in home and c.slug not in unusable
                    and not (self.dry_run and c.slug in home.deleted)]
         may_create, why = self._creation_gate(home, len(missing))
         wrote = False
         created = 0
         waiting: list[DesiredCalendar] = []
-        views: dict[str, tuple[CalendarInfo | None, str, dict[str, Known]]] = {}
+        views: dict[str, tuple[CalendarInfo | None, str, dict[str, ItemMeta]]] = {}
         for cal in calendars:
             info = home.get(cal.slug)
             if cal.slug in unusable:
@@ -328,13 +378,13 @@ class CalendarSync:
                 wrote = True
                 entry = self.state.setdefault(cal.slug, {})
                 entry.clear()
-                entry["href"] = href
+                entry["href"] = item_key(href)
                 entry["items"] = {}
-                views[cal.slug] = (None, href, {})
+                views[cal.slug] = (None, self.caldav.url(href), {})
                 continue
             entry = self.state.setdefault(cal.slug, {})
-            entry["href"] = info.href
-            views[cal.slug] = (info, info.href, self._server_view(info, entry))
+            entry["href"] = item_key(info.href)
+            views[cal.slug] = (info, info.href, self._read(info, entry))
             if info.displayname is not None and info.displayname != cal.displayname:
                 # The unit or the plan was renamed: the calendar apps show the new name.
                 if self.dry_run:
@@ -352,25 +402,27 @@ class CalendarSync:
         for slug in orphans:
             info = home[slug]
             entry = self.state.setdefault(slug, {})
-            views[slug] = (info, info.href, self._server_view(info, entry))
+            views[slug] = (info, info.href, self._read(info, entry))
             by_cal[slug] = {}
 
         work, moves = self._changes(views, by_cal, {it.uid: it.calendar for it in items}, report)
         if self.dry_run:
             report.planned = [w[0] for w in work + moves]
             return report
+        written = {w[0].collection for w in work + moves} | {slug for slug, v in views.items() if v[0] is None}
         try:
             self._run_changes(work, report)
             # An item that changed task list leaves the old one only once it is in the new one.
             arrived = [m for m in moves if self._arrived(m[0], views, by_cal)]
             if arrived:
                 self._run_changes(arrived, report)
+            self._learn_after_writes(views, written)
         finally:
             wrote = wrote or bool(work) or bool(moves)
             for slug, (_info, href, view) in views.items():
                 entry = self.state.setdefault(slug, {})
-                entry["href"] = href
-                entry["items"] = {h: [k.etag, k.plan, k.hash] for h, k in view.items()}
+                entry["href"] = item_key(href)
+                entry["items"] = {k: m.to_json() for k, m in view.items()}
         # A calendar of a unit that left the plan, now empty (no item of ours, none of a person's): remove
         # it, so its group no longer sees it; for good, as an empty calendar in Nextcloud's trash bin would
         # still count against the account's calendar limit for 30 days.
@@ -388,15 +440,29 @@ class CalendarSync:
                 report.notices.append(f"removed calendar {slug} ({info.displayname}): no longer part of the plan")
                 self.state.pop(slug, None)
                 del views[slug]
-        # Remember each calendar's token as it stands after our writes, so the next run reads nothing.
-        final = self.caldav.calendars() if wrote else home
-        for slug in list(views):
-            info = final.get(slug)
-            if info is not None:
-                self.state[slug]["token"] = info.sync_token or info.ctag
         if self.sharing is not None:
-            self.sharing.apply(final, calendars, report)
+            self.sharing.apply(self.caldav.calendars() if wrote else home, calendars, report)
         return report
+
+    def _learn_after_writes(self, views, written: set[str]) -> None:
+        """One incremental REPORT per written calendar, from the token before the writes: the ETags our
+        writes made, whatever others changed meanwhile, and the token to remember (a no-op rerun then reads
+        nothing). A calendar this fails for keeps its earlier token: the next run reads from there."""
+        for slug in sorted(written & set(views)):
+            info, href, view = views[slug]
+            entry = self.state.setdefault(slug, {})
+            try:
+                fresh, token = self._refresh(href, view, entry.get("token") if "items" in entry else None)
+            except (AuthError, UnreachableError):
+                raise
+            except ServerError as exc:
+                log.info("could not list %s after writing (%s); the next run reads it", slug, exc)
+                entry.pop("ctag", None)
+                continue
+            view.clear()
+            view.update(fresh)
+            entry["token"] = token
+            entry.pop("ctag", None)  # a ctag read before these writes would hide them
 
     def _changes(self, views, by_cal, target_of: dict[str, str], report: SyncReport):
         """(work, moves): the changes per calendar, deletions of items that moved to another calendar apart.
@@ -408,7 +474,7 @@ class CalendarSync:
         moves: list[tuple[Change, str, dict]] = []
         deletes = owned = 0
         for slug, (_info, href, view) in views.items():
-            wanted = {_path(self.caldav.item_href(href, uid)): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
+            wanted = {item_key(self.caldav.item_href(href, uid)): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
             changes, unchanged, n_owned = diff_collection(slug, wanted, view, self.plan_code)
             report.unchanged += unchanged
             owned += n_owned
@@ -421,7 +487,7 @@ class CalendarSync:
                         continue  # its new calendar waits: the item stays where it is for now
                     deletes += 1
                 work.append((ch, href, view))
-            foreign = [h for h in wanted if h in view and view[h].plan != self.plan_code]
+            foreign = [h for h in wanted if h in view and not owns(h, view[h], self.plan_code)]
             for h in foreign:
                 report.failed.append(f"{h}: an item not made by plan-connector uses this UID; left alone")
         if not self.force and not deletion_allowed(deletes, owned, self.max_delete_fraction):
@@ -436,8 +502,9 @@ class CalendarSync:
         uid = _uid_of(change.href)
         for slug, (_info, href, view) in views.items():
             if uid in by_cal.get(slug, {}):
-                known = view.get(_path(self.caldav.item_href(href, uid)))
-                return known is not None and known.plan == self.plan_code
+                key = item_key(self.caldav.item_href(href, uid))
+                known = view.get(key)
+                return known is not None and owns(key, known, self.plan_code)
         return False
 
 def _limit_values(limits: CalendarLimits) -> list[int]:
