@@ -16,8 +16,8 @@ import hashlib
 import json
 import os
 import tempfile
-from pathlib import Path
 import unicodedata
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 

@@ -341,3 +341,28 @@ def test_nextclouds_calendar_limits_are_rate_limited_errors(status, body, messag
     assert err.value.status == status and err.value.retry_after is None
     assert message in str(err.value) and "MKCALENDAR" in str(err.value)
     assert len(rsps.calls) == 1  # not retried: the limit holds for an hour
+
+
+# -- one spelling of every URL; no unconditional writes ---------------------------------------------
+
+def test_a_home_with_an_at_sign_is_spelled_one_way_whatever_the_config_says():
+    from connector.dav.caldav import item_key
+
+    http = HttpClient(make_session("bot@example.org", "pw"), backoff=0)
+    raw = CalDAVClient(http, "https://dav.example.vn/bot@example.org")
+    encoded = CalDAVClient(http, "https://dav.example.vn/bot%40example.org/")
+    assert raw.home_url == encoded.home_url == "https://dav.example.vn/bot%40example.org/"
+    # The key is the decoded NFC path, whatever the spelling (or the host and port).
+    assert (item_key("https://dav.example.vn/bot%40example.org/c/x.ics") == item_key("/bot@example.org/c/x.ics")
+            == item_key("http://127.0.0.1:8080/bot%40example.org/c/x.ics") == "/bot@example.org/c/x.ics")
+    assert item_key("/b%C3%A1o/x.ics") == item_key("/ba%CC%81o/x.ics") == "/b\u00e1o/x.ics"  # NFC, NFD alike
+    # A key (decoded path) or any spelling of a URL gives the same canonical URL.
+    assert raw.url("/bot@example.org/c/x.ics") == raw.url("https://dav.example.vn/bot@example.org/c/x.ics") \
+        == "https://dav.example.vn/bot%40example.org/c/x.ics"
+
+
+def test_an_update_without_an_etag_is_refused_before_anything_is_sent(rsps):
+    cal, base = client("nextcloud-34")
+    with pytest.raises(ValueError, match="unconditional update"):
+        cal.put(base + EV, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    assert len(rsps.calls) == 0
