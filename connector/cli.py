@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocabulary", help="deadline vocabulary TOML (default: mappings/vocabulary.toml)")
     p.add_argument("--units", metavar="FILE", help="units.toml: show which lead and cooperating names match which "
                    "unit ids (and write them with -o)")
+    p.add_argument("--previous", metavar="FILE", help="the previous version (mapping .toml or document; default: the "
+                   "mapping -o rewrites): show which task is which, so renumbered tasks keep their folders")
     _common(p)
 
     p = sub.add_parser("sync", help="create or update calendars, task lists and report folders")

@@ -193,7 +193,9 @@ class Job:
         self._adopted_from = entries
 
         remembered = self.state.section("unit_folders")
-        self.obligations = adopt_existing_folders(self.obligations, entries, self.root, dict(remembered))
+        prev = self.last_register()  # each obligation's folder, by its stable key (a moved date, a renumbered task)
+        known = {row.key: row.folder for row in prev.rows} if prev is not None else None
+        self.obligations = adopt_existing_folders(self.obligations, entries, self.root, dict(remembered), known)
         if not self.dry_run:
             remembered.clear()
             remembered.update(self.unit_folders())

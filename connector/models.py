@@ -6,6 +6,7 @@ render (-> iCalendar, folder names) -> sync -> collect (-> Submissions) -> regis
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -59,6 +60,9 @@ class Task(BaseModel):
     result: str = ""  # "Sản phẩm" / "Kết quả" the plan expects
     lead_units: list[str] = Field(default_factory=list)  # ids from units.toml the lead names designate
     cooperating_units: list[str] = Field(default_factory=list)
+    # Identity across plan versions (issue 10): the number the task had when first synced, so a task a later
+    # version renumbers keeps its folder, reports and to-do; 0 = its number. `import` sets it (see plan/command).
+    ident: int = 0
 
 
 class Note(BaseModel):
@@ -155,6 +159,19 @@ class Unit(BaseModel):
     file_drop: bool = False  # also give it an upload-only public link
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def obligation_key(unit: str, task: int, milestone: int, period: str) -> str:
+    """The key of one obligation, made of what does not move: unit id, task identity, milestone, period.
+
+    A one-off milestone's period is its due date, which a new version of the plan may move: its key says
+    "once" instead, so the reports filed, the first submission time and the to-do stay with it. Keys of
+    registers written before (with the date) read the same way.
+    """
+    return f"{unit}/{task}/{milestone}/{'once' if _ISO_DAY.fullmatch(period) else period}"
+
+
 class Obligation(BaseModel):
     """What one unit owes for one milestone in one period: one VTODO, one upload folder, one register row.
 
@@ -171,10 +188,12 @@ class Obligation(BaseModel):
     start: date | None = None
     kind: MilestoneKind
     folder: str  # upload folder relative to the plan's root, e.g. "Chi bộ A/03 – Xây dựng kế hoạch/Tháng 02-2022"
+    ident: int = 0  # the task's identity across plan versions (Task.ident); 0 = its number
 
     @property
     def key(self) -> str:
-        return f"{self.unit}/{self.task}/{self.milestone}/{self.period}"
+        """Stable across plan versions: see obligation_key."""
+        return obligation_key(self.unit, self.ident or self.task, self.milestone, self.period)
 
 
 class RemoteFile(BaseModel):

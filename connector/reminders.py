@@ -23,7 +23,9 @@ def pending_reminders(register, sent: dict) -> list[tuple[str, str, object]]:
     for row in register.rows:
         if row.status in STAGES:
             key = f"{row.key}:{row.status.value}"
-            if key not in sent:
+            # Sent before keys were stable (a one-off period was its date, "cb-a/3/1/2022-02-28"): not again.
+            legacy = f"{row.unit}/{row.task}/{row.milestone}/{row.period}:{row.status.value}"
+            if key not in sent and legacy not in sent:
                 out.append((key, STAGES[row.status], row))
     return out
 

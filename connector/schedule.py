@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+from connector.errors import ConfigError
 from connector.models import Milestone, MilestoneKind, Obligation, Plan, Task, Unit
 from connector.render.names import REPORT_FOLDER, period_folder, task_folder, unit_folder
 
@@ -147,14 +148,16 @@ def expand(plan: Plan, units: Sequence[Unit]) -> list[Obligation]:
     each task, milestone and period."""
     report = [((label, start, due), f"{REPORT_FOLDER}/{period_folder('report', label, due)}")
               for label, start, due in report_periods(plan)]
-    # (task number, milestone index, kind, unit ids owing it or None for all, entries)
+    check_identities(plan)
+    # (task number, its identity, milestone index, kind, unit ids owing it or None for all, entries)
     slots = []
     for task in sorted(plan.tasks, key=lambda t: t.number):
+        ident = task.ident if task.ident and task.ident != task.number else 0
         for index, milestone, entries in _task_slots(task, plan):
             owing = None
             if milestone.units or milestone.unit_kinds:
                 owing = {u.id for u in units_owing(milestone, units)}
-            slots.append((task.number, index, milestone.kind, owing, entries))
+            slots.append((task.number, ident, index, milestone.kind, owing, entries))
 
     out: list[Obligation] = []
     make = Obligation.model_construct  # fields are built here from typed values; skip re-validation
@@ -163,10 +166,26 @@ def expand(plan: Plan, units: Sequence[Unit]) -> list[Obligation]:
         for (label, start, due), suffix in report:
             out.append(make(unit=unit.id, task=0, milestone=0, period=label, due=due, start=start,
                             kind=MilestoneKind.YEARLY, folder=f"{ufolder}/{suffix}"))
-        for task_no, index, kind, owing, entries in slots:
+        for task_no, ident, index, kind, owing, entries in slots:
             if owing is not None and unit.id not in owing:
                 continue
             for (label, start, due), suffix in entries:
                 out.append(make(unit=unit.id, task=task_no, milestone=index, period=label, due=due,
-                                start=start, kind=kind, folder=f"{ufolder}/{suffix}"))
+                                start=start, kind=kind, folder=f"{ufolder}/{suffix}", ident=ident))
     return out
+
+
+def task_identity(task: Task) -> int:
+    """What keys a task's obligations across plan versions: Task.ident, else its number."""
+    return task.ident or task.number
+
+
+def check_identities(plan: Plan) -> None:
+    """Two tasks of one plan never share an identity (a mapping's `ident` pinned twice)."""
+    seen: dict[int, int] = {}
+    for task in sorted(plan.tasks, key=lambda t: t.number):
+        ident = task_identity(task)
+        if ident in seen:
+            raise ConfigError(f"tasks {seen[ident]} and {task.number} are both task {ident} of the earlier plan "
+                              "version (ident): pin one of them otherwise in the plan mapping")
+        seen[ident] = task.number

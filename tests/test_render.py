@@ -313,7 +313,7 @@ def test_submitted_reports_complete_the_todos_and_move_the_overview():
                        "pc-21-kl-tw-ov-t02-m1", "pc-21-kl-tw-ov-t02"}
 
     later = datetime(2022, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=7)))
-    all_nv2 = {**done_nv2, "ban-to-chuc/2/1/2022-03-31": later}
+    all_nv2 = {**done_nv2, "ban-to-chuc/2/1/once": later}
     parent = component(by_uid(build_desired(plan, units, obligations, completions=all_nv2)[1])["pc-21-kl-tw-ov-t02"])
     assert str(parent["STATUS"]) == "COMPLETED" and int(parent["PERCENT-COMPLETE"]) == 100
     assert parent["COMPLETED"].dt == datetime(2022, 3, 1, 1, 0, tzinfo=timezone.utc)  # the latest submission

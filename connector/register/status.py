@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from connector.models import STATUS_LABELS_VI, Obligation, Plan, RemoteFile, Status, Unit
+from connector.models import STATUS_LABELS_VI, Obligation, Plan, RemoteFile, Status, Unit, obligation_key
 from connector.render.names import task_number
 from connector.text import nfc, slug
 
@@ -87,10 +87,13 @@ class RegisterRow(BaseModel):
     submitted_at: datetime | None = None
     files: list[RegisterFile] = Field(default_factory=list)
     removed: bool = False  # every file filed for it has disappeared since
+    ident: int = 0  # the task's identity across plan versions (Obligation.ident); 0 = its number
 
     @property
     def key(self) -> str:
-        return f"{self.unit}/{self.task}/{self.milestone}/{self.period}"
+        """The obligation's key (Obligation.key): a row of an earlier register matches the same obligation
+        after its one-off date moved or its task was renumbered."""
+        return obligation_key(self.unit, self.ident or self.task, self.milestone, self.period)
 
     @property
     def status_label(self) -> str:
@@ -273,6 +276,11 @@ def compute_register(
         folder_to_unit[_norm_path(folder)] = uid
 
     by_folder: dict[str, Obligation] = {_norm_path(ob.folder): ob for ob in obligations}
+    # A task folder's task: the obligations' own (a renumbered task keeps its "03 – …" folder), else its number.
+    task_of_folder: dict[str, int] = {}
+    for folder, ob in by_folder.items():
+        if folder.count("/") >= 2 and ob.task:
+            task_of_folder.setdefault("/".join(folder.split("/")[:2]), ob.task)
     by_loose: dict[tuple[str, str, str], Obligation | None] = {}
     for folder, ob in by_folder.items():
         key = _loose_key(folder)
@@ -318,7 +326,8 @@ def compute_register(
         unit = folder_to_unit.get(top)
         if unit is not None and len(parts) == 2:
             loose.append((register_file(f, path), unit, None))
-        elif unit is not None and len(parts) == 3 and (n := task_number(parts[1])) is not None:
+        elif unit is not None and len(parts) == 3 and (
+                n := task_of_folder.get(f"{parts[0]}/{parts[1]}", task_number(parts[1]))) is not None:
             loose.append((register_file(f, path), unit, n))
         else:
             why = ("Nằm ngoài thư mục của các đơn vị" if unit is None
@@ -371,6 +380,7 @@ def compute_register(
             submitted_at=submitted_at,
             files=row_files,
             removed=bool(submitted_at) and all(x.removed for x in row_files),
+            ident=ob.ident,
         ))
     rows.sort(key=lambda r: (unit_index.get(r.unit, len(unit_index)), r.unit, r.task, r.milestone,
                              r.due or date.max, r.period))
@@ -520,6 +530,7 @@ def register_to_json(reg: Register) -> dict:
                 "submitted_at": _iso(r.submitted_at),
                 "removed": r.removed,
                 "files": [_file_json(f) for f in r.files],
+                **({"task_ident": r.ident} if r.ident else {}),
             }
             for r in reg.rows
         ],
@@ -548,7 +559,7 @@ def register_from_json(data: dict) -> Register:
                 unit=r["unit"], unit_name=r.get("unit_name", r["unit"]), task=r["task"],
                 task_title=r.get("task_title", ""), milestone=r["milestone"], period=r["period"],
                 due=r.get("due"), folder=r.get("folder", ""), url=r.get("url", ""), status=r["status"],
-                submitted_at=r.get("submitted_at"), removed=r.get("removed", False),
+                submitted_at=r.get("submitted_at"), removed=r.get("removed", False), ident=r.get("task_ident", 0),
                 files=[RegisterFile(**file_fields(f, r.get("folder", ""))) for f in r.get("files", [])],
             )
             for r in data.get("rows", [])

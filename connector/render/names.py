@@ -161,11 +161,12 @@ def todo_uid(plan: Plan, obligation: Obligation) -> str:
     """A unit's to-do: "pc-<code>-td-<unit>-t07-m2-<period>".
 
     A one-off milestone has one period per unit, so its part is "once" rather than the due
-    date: moving the date updates the same to-do instead of replacing it.
+    date: moving the date updates the same to-do instead of replacing it. The task part is the
+    task's identity (Obligation.ident, else its number): a renumbered task keeps its to-do.
     """
     period = "once" if obligation.kind == "once" else slug(obligation.period)
     return (f"pc-{plan_code(plan)}-td-{unit_slug(obligation.unit)}"
-            f"-t{obligation.task:02d}-m{obligation.milestone}-{period}")
+            f"-t{obligation.ident or obligation.task:02d}-m{obligation.milestone}-{period}")
 
 
 def overview_task_uid(plan: Plan, task: int) -> str:

@@ -7,10 +7,12 @@ tree once.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connector.dav.webdav import Entry, WebDAVClient
-from connector.models import Obligation
+from connector.models import MilestoneKind, Obligation
 from connector.render.names import task_number
 
 log = logging.getLogger("plan-connector.folders")
@@ -42,33 +44,81 @@ def desired_folders(root: str, obligations: list[Obligation], extra: list[str] =
 
 
 def adopt_existing_folders(obligations: list[Obligation], entries: list[Entry], root: str,
-                           remembered: dict[str, str] | None = None) -> list[Obligation]:
-    """Keep the folders units already know, so nothing filed is stranded by a rename:
+                           remembered: dict[str, str] | None = None,
+                           known: Mapping[str, str] | None = None) -> list[Obligation]:
+    """Keep the folders units already know, so nothing filed is stranded by a rename or a new date:
 
+    - an obligation keeps the folder it had (`known`: obligation key -> folder, from the last register)
+      as long as that folder exists: a one-off milestone whose date a new plan version moves keeps its
+      "Tháng 02-2022" / "Hạn 15-02-2022" folder, a renumbered task its "03 – …" folder;
     - a unit renamed in the units file keeps the folder it had (`remembered`: unit id -> folder
       name from earlier runs) as long as that folder exists;
     - a task a new version of the plan words differently keeps its "03 – <old title>" folder
-      rather than getting a second "03 – <new title>" beside it.
+      rather than getting a second "03 – <new title>" beside it (a renumbered task: the folder of
+      the number it had, Obligation.ident);
+    - with no register at all (`known` None: never collected, or the state lost), a one-off milestone
+      whose folder is missing takes the one dated folder of its task folder no other obligation claims.
     """
     prefix = root.strip("/") + "/"
     dirs = {e.path[len(prefix):] for e in entries if e.is_dir and e.path.startswith(prefix)}
+    guess = known is None  # no register to say which folder is whose
+    known = {k: v for k, v in (known or {}).items() if v in dirs}
     tasks: dict[tuple[str, int], list[str]] = {}
     for d in dirs:
         parts = d.split("/")
         if len(parts) == 2 and (n := task_number(parts[1])) is not None:
             tasks.setdefault((parts[0], n), []).append(parts[1])
+    # A number another task now carries as its identity is that task's folder, not this one's.
+    taken = {ob.ident for ob in obligations if ob.ident and ob.ident != ob.task}
     out = []
     for ob in obligations:
+        if ob.key in known:
+            out.append(ob if known[ob.key] == ob.folder else ob.model_copy(update={"folder": known[ob.key]}))
+            continue
         parts = ob.folder.split("/")
         known_unit = (remembered or {}).get(ob.unit)
         if known_unit and known_unit != parts[0] and known_unit in dirs and parts[0] not in dirs:
             parts[0] = known_unit
-        n = task_number(parts[1]) if len(parts) > 2 else None
+        n = (ob.ident or (ob.task if ob.task not in taken else None)) if len(parts) > 2 and ob.task else None
         names = tasks.get((parts[0], n)) if n is not None else None
         if names and parts[1] not in names:
             parts[1] = sorted(names)[0]
         folder = "/".join(parts)
         out.append(ob if folder == ob.folder else ob.model_copy(update={"folder": folder}))
+    if guess:
+        out = _adopt_dated_folders(out, dirs)
+    return _distinct(out, set(known))
+
+
+_DATED = re.compile(r"^(?:Hạn \d\d-\d\d-\d{4}|Tháng \d\d-\d{4}|Chưa rõ hạn)(?: \(mốc \d+\))?$")
+
+
+def _adopt_dated_folders(obligations: list[Obligation], dirs: set[str]) -> list[Obligation]:
+    """A one-off milestone whose folder is missing takes its task folder's one dated folder nobody claims
+    (the register that would name it is missing: a first collect, a lost state); two or more: none."""
+    claimed = {ob.folder for ob in obligations}
+    lacking: dict[str, list[int]] = {}
+    for i, ob in enumerate(obligations):
+        if ob.kind == MilestoneKind.ONCE and ob.folder not in dirs and ob.folder.count("/") == 2:
+            lacking.setdefault(ob.folder.rsplit("/", 1)[0], []).append(i)
+    out = list(obligations)
+    for task_dir, indexes in lacking.items():
+        free = [d for d in dirs if d.rsplit("/", 1)[0] == task_dir and d not in claimed
+                and d.count("/") == 2 and _DATED.match(d.rsplit("/", 1)[1])]
+        if len(free) == 1 and len(indexes) == 1:
+            out[indexes[0]] = out[indexes[0]].model_copy(update={"folder": free[0]})
+    return out
+
+
+def _distinct(obligations: list[Obligation], fixed: set[str]) -> list[Obligation]:
+    """No two obligations share a folder: one that kept its folder (`fixed` keys) wins, another gets
+    " (mốc N)" after its period folder."""
+    owner = {ob.folder: ob.key for ob in obligations if ob.key in fixed}
+    out = []
+    for ob in obligations:
+        if ob.folder in owner and owner[ob.folder] != ob.key:
+            ob = ob.model_copy(update={"folder": f"{ob.folder} (mốc {ob.milestone})"})
+        out.append(ob)
     return out
 
 
