@@ -14,6 +14,7 @@ is cut before the server sees the request); "drop_after" (the server applies it,
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class Rule:
     methods: frozenset[str] | set[str] = WRITES
     server: str | None = None  # "caldav" or "webdav"; None: both
     every: int = 1  # the n-th, 2n-th ... matching request
+    after: int = 0  # the first `after` matching requests pass untouched
     limit: int | None = None  # at most this many faults
     path_contains: str | None = None
     body: bytes = b""
@@ -45,7 +47,7 @@ class Rule:
         if self.limit is not None and self.fired >= self.limit:
             return False
         self.seen += 1
-        if self.seen % self.every:
+        if self.seen <= self.after or (self.seen - self.after) % self.every:
             return False
         self.fired += 1
         return True
@@ -152,13 +154,26 @@ def _cut() -> None:
     raise Dropped("connection cut by fault injection")
 
 
+def quiet_cuts(server) -> None:
+    """Keep a cheroot server from logging a traceback for each connection cut on purpose."""
+    error_log = server.error_log
+
+    def log(msg="", level=20, traceback=False):
+        if "fault injection" not in f"{sys.exc_info()[1] or ''}{msg}":
+            error_log(msg, level, traceback)
+    server.error_log = log
+
+
 def proxy_app(target: str):
     """A WSGI app passing every request on to `target` (scheme://host:port), answers unchanged."""
     import requests
 
+    from http.cookiejar import DefaultCookiePolicy
+
     session = requests.Session()
     session.trust_env = False
-    hop = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host"}
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # cookies are the client's business
+    hop = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host", "set-cookie"}
 
     def app(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -171,6 +186,7 @@ def proxy_app(target: str):
         resp = session.request(environ["REQUEST_METHOD"], url, headers=headers, data=body,
                                allow_redirects=False, timeout=60)
         out = [(k, v) for k, v in resp.headers.items() if k.lower() not in hop]
+        out += [("Set-Cookie", v) for v in resp.raw.headers.getlist("Set-Cookie")]  # one header each
         out.append(("Content-Length", str(len(resp.content))))
         start_response(f"{resp.status_code} {resp.reason or ''}".strip(), out)
         return [resp.content]
@@ -185,6 +201,7 @@ class WsgiServer:
 
         self.server = wsgi.Server(("127.0.0.1", port), app, numthreads=10, shutdown_timeout=1)
         self.server.expiration_interval = 0.05
+        quiet_cuts(self.server)
         self.server.prepare()
         self.url = f"http://127.0.0.1:{self.server.bind_addr[1]}"
         self.thread = threading.Thread(target=self.server.serve, daemon=True)

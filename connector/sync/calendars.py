@@ -364,7 +364,9 @@ class CalendarSync:
                 except (AuthError, UnreachableError):
                     raise
                 except ServerError as exc:
-                    kind = _limit_kind(exc)
+                    # Nextcloud's calendar limits are remembered (no MKCALENDAR before their period is over);
+                    # elsewhere a refusal, a 429 too, is one failure and the next run asks again.
+                    kind = _limit_kind(exc) if self.read_limits is not None else None
                     if kind is None:
                         report.failed.append(f"create calendar {cal.slug}: {exc}; its items wait")
                         continue
