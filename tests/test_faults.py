@@ -239,7 +239,7 @@ CASES = {
     "507 insufficient storage": ([Rule(507, every=8, limit=4)], {1}),
     "401 mid-run": ([Rule(401, methods={"PUT"}, every=15, limit=1)], {3}),
     "MKCOL refused": ([Rule(507, methods={"MKCOL"}, server="webdav", every=3, limit=3)], {1}),
-    "MKCALENDAR refused": ([Rule(500, methods={"MKCALENDAR"}, limit=1)], {1}),
+    "MKCALENDAR refused (429)": ([Rule(429, methods={"MKCALENDAR"}, limit=1)], {1}),
     "REPORT and PROPFIND refused": ([Rule(500, methods={"REPORT"}, every=2, limit=2)], {1, 0}),
 }
 
