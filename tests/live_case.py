@@ -7,8 +7,6 @@
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from pathlib import Path
 
 import tomli_w
 
+from helpers import run_cli
 from live_nextcloud import Account, LiveNextcloud
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,12 +114,4 @@ class LiveCase:
 
     def run(self, *argv: str | Path) -> tuple[int, str, str]:
         """The CLI in this process: (exit code, stdout, stderr)."""
-        from connector.cli import main
-
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main([str(a) for a in argv])
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue(), err.getvalue()
+        return run_cli(*argv)
