@@ -62,7 +62,7 @@ MOVED = ("(*tháng 12/2022*)", "(*tháng 11/2022*)")
 FILES_PER_UNIT = 5
 WRITE_METHODS = {"PUT", "DELETE", "MKCOL", "MKCALENDAR", "PROPPATCH", "POST", "MOVE", "COPY", "PATCH"}
 PEERS = {"loop": "bare PUT loop", "caldav": "caldav lib", "vdirsyncer": "vdirsyncer"}
-VDIRSYNCER_TRIES = 8  # its first sync is repeated while it reports errors (SQLite locks on Nextcloud)
+VDIRSYNCER_TRIES = 12  # its first sync is repeated while it reports errors (SQLite locks on Nextcloud)
 
 # The code measured: a snapshot of the last commit (see snapshot_code) named by this variable, else this tree.
 CODE_ENV = "PLAN_CONNECTOR_BENCH_CODE"
@@ -1114,14 +1114,15 @@ def render(doc: dict, out: Path | None) -> str:
     """The report: machine and versions, a table per server and unit count, the pure core, notes."""
     meta, results, core = doc, doc["results"], doc.get("core", [])
     m = meta["machine"]
-    lines = [f"plan-connector bench, {meta['date']}: {m['cores']} cores, {(m['ram_bytes'] or 0) / 2**30:.0f} GiB, "
-             f"Python {m['python']}, load at start {m['load_average_at_start']}",
-             f"connector: {meta.get('connector', '?')}; command: {meta['command']}",
+    lines = [f"plan-connector bench: {m['cores']} cores, {(m['ram_bytes'] or 0) / 2**30:.0f} GiB, Python {m['python']}",
              "servers: " + "; ".join(f"{k} " + ", ".join(f"{a} {b}" for a, b in v.items())
                                     for k, v in meta["servers"].items()),
              "peers: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v),
              f"ratios: {meta['ratio']}", ""]
     for r in results:
+        load = r.get("machine", {}).get("load_average_at_start", "?")
+        lines += [f"{r['server']}, {r['units']} units: {r.get('date', '?')}, connector {r.get('connector', '?')}, "
+                  f"load average at start {load}; `{r.get('command', '?')}`", ""]
         lines += table(r["server"], r["units"], r["median"], r["runs"]) + [""]
     if core:
         lines += core_table(core) + [""]
