@@ -22,14 +22,25 @@ log = logging.getLogger("plan-connector.collect")
 REGISTER_FILES = ("json", "csv", "xlsx", "html")
 
 
+def _inside(path: str, prefix: str) -> str | None:
+    """The path relative to the plan's root, or None for one outside it: not below the root, or climbing out
+    with "." / ".." segments (a server's href such as "<root>/../../etc/passwd")."""
+    if not path.startswith(prefix):
+        return None
+    rel = path[len(prefix):]
+    if any(part in (".", "..", "") for part in rel.split("/")):
+        log.warning("ignored a listed path outside the plan's folder: %s", path)
+        return None
+    return rel
+
+
 def remote_files(entries: list[Entry], root: str) -> list[RemoteFile]:
-    """Files under the plan's root, with paths relative to it."""
+    """Files under the plan's root, with paths relative to it (never one outside it)."""
     prefix = root.strip("/") + "/"
     files = []
     for e in entries:
-        if e.is_dir or not e.path.startswith(prefix):
+        if e.is_dir or (rel := _inside(e.path, prefix)) is None:
             continue
-        rel = e.path[len(prefix):]
         files.append(RemoteFile(path=rel, name=rel.rsplit("/", 1)[-1], size=e.size or 0,
                                 uploaded_at=e.upload_time or e.last_modified, href=e.href, etag=e.etag))
     return files
@@ -38,7 +49,7 @@ def remote_files(entries: list[Entry], root: str) -> list[RemoteFile]:
 def remote_folders(entries: list[Entry], root: str) -> dict[str, str | None]:
     """Folders under the plan's root (paths relative to it) -> their file ids (None where the server has none)."""
     prefix = root.strip("/") + "/"
-    return {e.path[len(prefix):]: e.file_id for e in entries if e.is_dir and e.path.startswith(prefix)}
+    return {rel: e.file_id for e in entries if e.is_dir and (rel := _inside(e.path, prefix)) is not None}
 
 
 def register_digest(reg: Register) -> str:

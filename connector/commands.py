@@ -16,7 +16,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from connector.config import Config, load_config, load_units
-from connector.errors import ConfigError, ServerError
+from connector.errors import AuthError, ConfigError, ServerError, UnreachableError
 from connector.lock import RunLock
 from connector.log import report_failure
 from connector.models import Obligation, Plan, Unit
@@ -134,7 +134,31 @@ class Job:
 
             self.ocs = OCSClient(self.http, s.url.rstrip("/"))
         self.state = State.open(self.state_dir, server_id, self.code)
+        self.apply_name_rules(fetch=False)
         return self
+
+    def apply_name_rules(self, *, fetch: bool) -> None:
+        """Folder names avoid what the server forbids: Nextcloud's capabilities (read once, on the first sync,
+        and kept in the state), else a safe default (connector.render.names.NameRules)."""
+        from connector.render.names import DEFAULT_RULES, NameRules
+        from connector.schedule import expand
+
+        if self.ocs is None:
+            return
+        saved = self.state.section("name_rules")
+        if not saved and fetch and not self.dry_run:
+            try:
+                saved.update(NameRules.from_capabilities(self.ocs.capabilities()).to_json())
+            except (AuthError, UnreachableError):
+                raise
+            except ServerError as exc:
+                log.warning("cannot read the server's forbidden file name characters (%s); using a safe default", exc)
+                return
+        rules = NameRules.from_json(saved) if saved else DEFAULT_RULES
+        if rules != getattr(self, "name_rules", DEFAULT_RULES):
+            self.name_rules = rules
+            self.obligations = expand(self.plan, self.units, rules)
+            self._adopted_from = None
 
     def __exit__(self, *exc) -> None:
         if self.embedded is not None:
@@ -273,6 +297,7 @@ class Job:
         nextcloud = self.ocs is not None
         if entries is None:
             entries = self.list_report_tree()
+        self.apply_name_rules(fetch=True)
         self.adopt_folders(entries)
         result: dict = {"notices": []}
         if not nextcloud:

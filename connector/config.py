@@ -4,19 +4,25 @@ Passwords come from `PLAN_CONNECTOR_PASSWORD` or `server.password_file`, never f
 """
 from __future__ import annotations
 
+import base64
 import difflib
+import logging
 import os
 import re
+import stat
 import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from connector.errors import ConfigError
 from connector.log import register_secret
 from connector.models import Unit
+
+log = logging.getLogger("plan-connector.config")
 
 DEFAULT_CONFIG = "plan-connector.toml"
 DEFAULT_PLAN_DOCUMENT = "mappings/plans/ke-hoach-21-kl-tw.txt"
@@ -199,7 +205,10 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
             s.password = Path(s.password_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"cannot read the password file: {exc.strerror}", path=s.password_file) from None
+        warn_if_readable_by_others(s.password_file)
     register_secret(s.password)
+    if s.password and s.user:  # as a server echoing the Authorization header would show it
+        register_secret(base64.b64encode(f"{s.user}:{s.password}".encode()).decode())
     s.admin_password_file = _resolve(base, s.admin_password_file)
     if s.admin_password_file:
         try:
@@ -207,6 +216,16 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
         except OSError as exc:
             raise ConfigError(f"cannot read the admin password file: {exc.strerror}", path=s.admin_password_file) from None
         register_secret(s._admin_password)
+        warn_if_readable_by_others(s.admin_password_file)
+    for key in ("url", "caldav_home", "files_root", "web_url"):
+        parts = urlsplit(getattr(s, key) or "")
+        if parts.username is not None or parts.password is not None:
+            raise ConfigError(f"server.{key} holds a user name or password before the host: set server.user and "
+                              "password_file (or PLAN_CONNECTOR_PASSWORD) instead; links in events and the register "
+                              "would show it", path=cfg.path)
+    if s.kind != "embedded" and not s.verify_tls and not s.ca_bundle:
+        log.warning("TLS certificates are not verified (server.verify_tls = false): anyone on the network path can "
+                    "read the password and the reports; give the server's CA in server.ca_bundle instead")
     if s.kind != "embedded":
         if not s.url and s.kind == "nextcloud":
             raise ConfigError("server.url is required for kind = \"nextcloud\" (or set PLAN_CONNECTOR_URL)", path=cfg.path)
@@ -222,13 +241,40 @@ def load_config(path: str | None = None, *, env: dict[str, str] | None = None) -
     return cfg
 
 
+def warn_if_readable_by_others(path: str) -> None:
+    """A password file every user of the machine can read (or write) is said on every run: chmod 600 it (or
+    0640 with the service's own group, as scripts/install does)."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return
+    if mode & stat.S_IRWXO:
+        log.warning("%s can be read by other users of this machine (mode %s): run chmod 600 %s",
+                    path, oct(mode & 0o777)[2:].rjust(3, "0"), path)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def load_units(path: str) -> list[Unit]:
-    """Read `[[units]]` tables (id, name, group, kind, file_drop); ids and groups must be unique."""
+    """Read `[[units]]` tables (id, name, group, kind, file_drop).
+
+    Refused, naming the unit: unknown keys, a missing id, name or group, control characters, an id or group
+    with spaces at its ends, ids or groups that differ only in Unicode form, and two units whose folders
+    would be one (names alike up to case, Unicode form or the characters a folder name cannot hold).
+    Names are read NFC with their outer spaces dropped; what a folder name cannot hold is replaced there.
+    """
+    from connector.render.names import unit_folder
+    from connector.text import nfc
+
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read units file: {exc.strerror}", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 (byte 0x{exc.object[exc.start]:02x}); save the units file as UTF-8",
+                          path=path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -236,17 +282,53 @@ def load_units(path: str) -> list[Unit]:
     raw = data.get("units")
     if not isinstance(raw, list) or not raw:
         raise ConfigError("no [[units]] tables found", path=path)
+    allowed = set(Unit.model_fields)
+    headers = [n for n, ln in enumerate(text.splitlines(), 1) if re.match(r"^\s*\[\[\s*units\s*\]\]", ln)]
     units: list[Unit] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
+    groups: dict[str, str] = {}
+    folders: dict[str, tuple[int, str]] = {}
     for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"unit #{i}: expected a [[units]] table", path=path)
+        label = f"unit #{i} ({item.get('id', '?')})"
+        line = headers[i - 1] if i <= len(headers) else None
+        for key in item:
+            if key not in allowed:
+                raise ConfigError(f"{label}: unknown key {key!r}" + _did_you_mean(key, allowed, "'{}'")
+                                  + f" (allowed: {', '.join(sorted(allowed))})", path=path, line=line)
         try:
             unit = Unit.model_validate(item)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(x) for x in first["loc"])
-            raise ConfigError(f"unit #{i} ({item.get('id', '?')}): {field}: {first['msg']}", path=path) from None
+            raise ConfigError(f"{label}: {field}: {first['msg']}", path=path, line=line) from None
+        for field in ("id", "name", "group", "kind"):
+            value = getattr(unit, field)
+            if bad := _CONTROL.search(value):
+                raise ConfigError(f"{label}: {field} holds a control character (U+{ord(bad.group()):04X})",
+                                  path=path, line=line)
+            if field in ("id", "group") and value != value.strip():
+                raise ConfigError(f"{label}: {field} {value!r} has spaces at its start or end", path=path, line=line)
+            if field in ("id", "name", "group") and not value.strip():
+                raise ConfigError(f"{label}: {field} is empty", path=path, line=line)
+        unit = unit.model_copy(update={"id": nfc(unit.id), "name": nfc(unit.name).strip(), "group": nfc(unit.group),
+                                       "kind": nfc(unit.kind).strip()})
         if unit.id in seen:
-            raise ConfigError(f"unit #{i}: duplicate id {unit.id!r}", path=path)
-        seen.add(unit.id)
+            raise ConfigError(f"unit #{i}: duplicate id {unit.id!r} (unit #{seen[unit.id]} has it"
+                              + (", written in another Unicode form" if item["id"] != unit.id or
+                                 raw[seen[unit.id] - 1].get("id") != unit.id else "") + ")", path=path, line=line)
+        seen[unit.id] = i
+        if unit.group.casefold() in groups and groups[unit.group.casefold()] != unit.group:
+            raise ConfigError(f"{label}: group {unit.group!r} differs from {groups[unit.group.casefold()]!r} only in "
+                              "case or Unicode form: write it the same way", path=path, line=line)
+        groups[unit.group.casefold()] = unit.group
+        folder = unit_folder(unit)
+        if folder.casefold() in folders:
+            j, other = folders[folder.casefold()]
+            raise ConfigError(f"{label}: its folder would be {folder!r}, the folder of unit #{j} ({other}): names alike "
+                              "up to case, Unicode form or the characters a folder name cannot hold; tell them apart",
+                              path=path, line=line)
+        folders[folder.casefold()] = (i, unit.id)
         units.append(unit)
     return units

@@ -12,7 +12,7 @@ from datetime import date
 
 from connector.errors import ConfigError
 from connector.models import Milestone, MilestoneKind, Obligation, Plan, Task, Unit
-from connector.render.names import REPORT_FOLDER, period_folder, task_folder, unit_folder
+from connector.render.names import DEFAULT_RULES, REPORT_FOLDER, NameRules, period_folder, task_folder, unit_folder
 
 Period = tuple[str, date | None, date | None]  # (label, start, due)
 
@@ -123,12 +123,13 @@ def _earliest_due_year(tasks: Iterable[Task]) -> int | None:
     return min(years) if years else None
 
 
-def _task_slots(task: Task, plan: Plan) -> list[tuple[int, Milestone, list[tuple[Period, str]]]]:
+def _task_slots(task: Task, plan: Plan,
+                rules: NameRules = DEFAULT_RULES) -> list[tuple[int, Milestone, list[tuple[Period, str]]]]:
     """Per milestone: its periods, each with "<task folder>/<period folder>".
 
     A period folder an earlier milestone of the same task already uses gets " (mốc N)".
     """
-    tfolder = task_folder(task)
+    tfolder = task_folder(task, rules)
     used: set[str] = set()
     slots = []
     for index, milestone in enumerate(task.milestones, start=1):
@@ -143,9 +144,9 @@ def _task_slots(task: Task, plan: Plan) -> list[tuple[int, Milestone, list[tuple
     return slots
 
 
-def expand(plan: Plan, units: Sequence[Unit]) -> list[Obligation]:
+def expand(plan: Plan, units: Sequence[Unit], rules: NameRules = DEFAULT_RULES) -> list[Obligation]:
     """Every obligation of the plan: per unit (in the given order), the yearly report, then
-    each task, milestone and period."""
+    each task, milestone and period. `rules`: what folder names may not hold on the server."""
     report = [((label, start, due), f"{REPORT_FOLDER}/{period_folder('report', label, due)}")
               for label, start, due in report_periods(plan)]
     check_identities(plan)
@@ -153,7 +154,7 @@ def expand(plan: Plan, units: Sequence[Unit]) -> list[Obligation]:
     slots = []
     for task in sorted(plan.tasks, key=lambda t: t.number):
         ident = task.ident if task.ident and task.ident != task.number else 0
-        for index, milestone, entries in _task_slots(task, plan):
+        for index, milestone, entries in _task_slots(task, plan, rules):
             owing = None
             if milestone.units or milestone.unit_kinds:
                 owing = {u.id for u in units_owing(milestone, units)}
@@ -162,7 +163,7 @@ def expand(plan: Plan, units: Sequence[Unit]) -> list[Obligation]:
     out: list[Obligation] = []
     make = Obligation.model_construct  # fields are built here from typed values; skip re-validation
     for unit in units:
-        ufolder = unit_folder(unit)
+        ufolder = unit_folder(unit, rules)
         for (label, start, due), suffix in report:
             out.append(make(unit=unit.id, task=0, milestone=0, period=label, due=due, start=start,
                             kind=MilestoneKind.YEARLY, folder=f"{ufolder}/{suffix}"))

@@ -55,6 +55,7 @@ dir = "state"
 
 def dav_config(tmp_path: Path, embedded, password: str) -> Path:
     (tmp_path / "pw").write_text(password + "\n")
+    (tmp_path / "pw").chmod(0o600)  # as the README says: one readable by others is warned about on every run
     return write_config(tmp_path, f"""[server]
 kind = "dav"
 caldav_home = "{embedded.calendar_home}"

@@ -185,7 +185,10 @@ def format_table(plan: Plan) -> str:
     lines += ["", f"{len(plan.tasks)} tasks, {milestones} milestones, {flagged} to review"]
     if notes:
         lines += ["Review:", *notes]
-    unread = [n for n in plan.notes if not n.reason.startswith("task ")]
+    numbering = [n for n in plan.notes if n.reason.startswith("numbered ")]
+    if numbering:
+        lines += ["Numbering:", *(f"  line {n.line}: {n.text} ({n.reason})" for n in numbering)]
+    unread = [n for n in plan.notes if not n.reason.startswith(("task ", "numbered "))]
     if unread:
         lines += ["Not read:", *(f"  line {n.line}: {n.text} ({n.reason})" for n in unread)]
     return "\n".join(lines)

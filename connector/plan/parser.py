@@ -118,6 +118,13 @@ def _notes(tasks: list[Task]) -> list[Note]:
         for m in task.milestones:
             if m.kind == MilestoneKind.UNKNOWN:
                 notes.append(Note(line=m.line, text=m.phrase, reason=f"task {task.number}: " + "; ".join(m.flags)))
+    first: dict[str, Task] = {}
+    for task in tasks:  # two tasks under one number ("2." twice): both kept, numbered in order; say so
+        if task.label and task.label in first:
+            was = first[task.label]
+            notes.append(Note(line=task.line, text=task.title, reason=f"numbered {task.label} like task {was.number} "
+                                                                       f"(line {was.line}): read as task {task.number}"))
+        first.setdefault(task.label, task)
     return notes
 
 

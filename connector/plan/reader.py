@@ -18,6 +18,10 @@ from connector.errors import PlanError
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ""}
 DOCX_SUFFIXES = {".docx"}
 PDF_SUFFIXES = {".pdf"}
+# A plan is a few hundred KB of text (a .docx or .pdf with its pictures a few MB): beyond these it is the wrong file,
+# and reading it would only keep the run busy for minutes.
+MAX_PLAN_BYTES = 20 * 1024 * 1024
+MAX_PLAN_CHARS = 2_000_000
 
 
 def read_document(path: str | Path) -> str:
@@ -33,6 +37,10 @@ def read_document(path: str | Path) -> str:
     if p.is_dir():
         raise PlanError("is a directory, not a plan document", path=where)
     try:
+        size = p.stat().st_size
+        if size > MAX_PLAN_BYTES:
+            raise PlanError(f"file too large for a plan ({size / 1024 / 1024:.1f} MB; at most "
+                            f"{MAX_PLAN_BYTES // 1024 // 1024} MB): is this the right file?", path=where)
         data = p.read_bytes()
     except FileNotFoundError:
         raise PlanError("file not found", path=where) from None
@@ -50,6 +58,9 @@ def read_document(path: str | Path) -> str:
         text = read_pdf(data, where)
     else:
         text = _decode(data, where)
+    if len(text) > MAX_PLAN_CHARS:
+        raise PlanError(f"text too long for a plan ({len(text):,} characters; at most {MAX_PLAN_CHARS:,}): "
+                        "is this the right file?", path=where)
     text = unicodedata.normalize("NFC", text)
     if not text.strip():
         raise PlanError("empty document: no text found", path=where)
@@ -67,22 +78,40 @@ def _decode(data: bytes, where: str) -> str:
         if data.startswith(b"%PDF-"):
             raise PlanError("this is a PDF file, not text; name it .pdf", path=where)
         nul = data.find(b"\x00")
-        if nul >= 0:
+        if nul >= 0 and (utf16 := _utf16_without_bom(data)):
+            encoding, body = utf16, data
+        elif nul >= 0:
             raise PlanError("binary file (NUL byte), not a text plan", path=where, line=data.count(b"\n", 0, nul) + 1)
-        encoding, body = "utf-8", data
+        else:
+            encoding, body = "utf-8", data
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1 if encoding == "utf-8" else None
         raise PlanError(f"cannot decode as {encoding.upper()} (byte 0x{body[exc.start]:02x}); save the plan as UTF-8",
                         path=where, line=line) from None
-    if encoding == "utf-16" and text.startswith("\ufeff"):
+    if encoding.startswith("utf-16") and text.startswith("\ufeff"):
         text = text[1:]
     bad = re.search(r"[\x00-\x08\x0e-\x1f]", text)
     if bad:
         raise PlanError("binary content (control characters), not a text plan", path=where,
                         line=text.count("\n", 0, bad.start()) + 1)
     return text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" for text saved as UTF-16 without a byte order mark (Notepad's "Unicode"
+    without BOM): a NUL in (nearly) every other byte, on one side; else None."""
+    sample = data[:4096]
+    if len(sample) < 4 or len(data) % 2:
+        return None
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.6 * half and even == 0:
+        return "utf-16-le"
+    if even >= 0.6 * half and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 # ------------------------------------------------------------------------------------------ .docx

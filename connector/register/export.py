@@ -38,6 +38,36 @@ STATUS_FILLS = {
 }
 
 
+# A cell a spreadsheet would run: a formula (=, +, -, @) or one hidden behind a tab or line start. Names of units,
+# tasks and uploaded files reach the register as they are: "=HYPERLINK(...)" must show as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that would start a formula gets a leading apostrophe (OWASP's CSV injection advice);
+    numbers, dates and other text stay as they are."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+class _SafeWriter:
+    """csv.writer whose rows pass through spreadsheet_safe."""
+
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([spreadsheet_safe(v) for v in row])
+
+
+def _no_formulas(wb: Workbook) -> None:
+    """Every cell is a value: openpyxl turns a text starting with "=" into a formula; keep it text."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+
+
 def _present_files(row: RegisterRow) -> int:
     return sum(1 for f in row.files if not f.removed)
 
@@ -72,7 +102,7 @@ def write_json(reg: Register, directory: str | Path) -> Path:
 def write_csv(reg: Register, directory: str | Path) -> Path:
     """register.csv: UTF-8 with BOM (so Excel shows Vietnamese), one row per obligation."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+    writer = _SafeWriter(csv.writer(buf, lineterminator="\r\n"))
     writer.writerow(CSV_HEADINGS)
     for r in reg.rows:
         submitted = to_local(r.submitted_at).strftime("%d/%m/%Y %H:%M") if r.submitted_at else ""
@@ -154,6 +184,7 @@ def write_xlsx(reg: Register, directory: str | Path) -> Path:
         row[0].number_format = "dd/mm/yyyy hh:mm"
         _hyperlink(row[3])
 
+    _no_formulas(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return atomic_write(Path(directory) / XLSX_NAME, buf.getvalue())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from connector.models import Obligation, Plan, Task, Unit
@@ -16,9 +17,11 @@ from connector.text import nfc, slug
 
 REPORT_FOLDER = "Báo cáo hằng năm"
 TASK_FOLDER_MAX = 70
+SEGMENT_MAX = 120  # characters of one folder name (file systems allow 255 bytes; Vietnamese letters take 2-3)
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 _UNSAFE_PATH_CHARS = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")  # emoji and the like: 4 bytes in UTF-8
 _SPACES = re.compile(r"\s+")
 _DOC_NUMBER = re.compile(r"\b(\d+[-–][A-ZĐ]+/[A-ZĐ]+)\b")
 # Slugs the connector's own calendars use; a unit id slugging to one of these gets a hash.
@@ -27,10 +30,73 @@ _RESERVED_UNIT_SLUGS = {"han", "tong-hop"}
 
 
 
-def safe_segment(text: str) -> str:
-    """Text made safe as one path segment: no separators or reserved characters, no edge dots/spaces."""
+@dataclass(frozen=True)
+class NameRules:
+    """What a folder name may not hold: a safe default (Windows' reserved characters and names, Nextcloud's
+    defaults), joined by what a Nextcloud server forbids besides (capabilities, `from_capabilities`).
+
+    Characters outside the Basic Multilingual Plane (emoji) are dropped as well: Nextcloud on MySQL without
+    utf8mb4 refuses them.
+    """
+
+    characters: frozenset[str] = frozenset('/\\:*?"<>|')
+    names: frozenset[str] = frozenset({".htaccess", "desktop.ini", "thumbs.db", ".ds_store"})
+    basenames: frozenset[str] = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                                           *(f"lpt{i}" for i in range(10))})
+    extensions: tuple[str, ...] = (".part", ".filepart")
+    max_length: int = SEGMENT_MAX
+
+    @classmethod
+    def from_capabilities(cls, caps: dict) -> "NameRules":
+        """The default plus the `files` capabilities' forbidden_filename_* lists (Nextcloud 30+;
+        blacklisted_files before)."""
+        files = (caps.get("capabilities", caps) or {}).get("files") or {}
+        base = cls()
+
+        def strings(key: str) -> list[str]:
+            value = files.get(key) or []
+            return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
+
+        return cls(
+            characters=base.characters | {c for v in strings("forbidden_filename_characters") for c in v},
+            names=base.names | {v.lower() for v in strings("forbidden_filenames") + strings("blacklisted_files")},
+            basenames=base.basenames | {v.lower() for v in strings("forbidden_filename_basenames")},
+            extensions=tuple(dict.fromkeys([*base.extensions, *(v.lower() for v in strings("forbidden_filename_extensions"))])),
+        )
+
+    def to_json(self) -> dict:
+        return {"characters": "".join(sorted(self.characters)), "names": sorted(self.names),
+                "basenames": sorted(self.basenames), "extensions": list(self.extensions)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "NameRules":
+        """Rules saved with to_json (never less than the default)."""
+        base = cls()
+        return cls(characters=base.characters | set(data.get("characters", "")),
+                   names=base.names | set(data.get("names", [])), basenames=base.basenames | set(data.get("basenames", [])),
+                   extensions=tuple(dict.fromkeys([*base.extensions, *data.get("extensions", [])])))
+
+
+DEFAULT_RULES = NameRules()
+
+
+def safe_segment(text: str, rules: NameRules = DEFAULT_RULES) -> str:
+    """Text made safe as one path segment on any server: no separators, reserved or control characters, no
+    emoji, no edge dots or spaces (so no "." or ".."), no reserved name or extension, at most
+    `rules.max_length` characters (cut at a word)."""
     text = _UNSAFE_PATH_CHARS.sub("-", nfc(text))
-    return _SPACES.sub(" ", text).strip(" .")
+    if rules.characters != DEFAULT_RULES.characters:
+        text = "".join("-" if c in rules.characters else c for c in text)
+    text = _SPACES.sub(" ", _ASTRAL.sub("", text)).strip(" .")
+    if len(text) > rules.max_length:
+        cut = text[:rules.max_length + 1]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut[rules.max_length // 2:] else cut[:rules.max_length]).strip(" .")
+    lower = text.lower()
+    if lower in rules.names or lower.split(".", 1)[0] in rules.basenames:
+        text = f"_{text}"
+    if any(lower.endswith(ext) for ext in rules.extensions if ext.strip()):
+        text = f"{text}_"
+    return text
 
 
 def short_title(task: Task, limit: int = 60) -> str:
@@ -44,15 +110,15 @@ def short_title(task: Task, limit: int = 60) -> str:
 
 # --- folders ---------------------------------------------------------------------------------
 
-def unit_folder(unit: Unit) -> str:
+def unit_folder(unit: Unit, rules: NameRules = DEFAULT_RULES) -> str:
     """The unit's folder name: its name, path-safe (its id if nothing is left)."""
-    return safe_segment(unit.name) or safe_segment(unit.id) or "don-vi"
+    return safe_segment(unit.name, rules) or safe_segment(unit.id, rules) or "don-vi"
 
 
-def task_folder(task: Task) -> str:
+def task_folder(task: Task, rules: NameRules = DEFAULT_RULES) -> str:
     """e.g. "03 – Xây dựng kế hoạch triển khai" (at most ~70 characters, path-safe)."""
     prefix = f"{task.number:02d} – "
-    title = safe_segment(short_title(task, TASK_FOLDER_MAX - len(prefix)))
+    title = safe_segment(short_title(task, TASK_FOLDER_MAX - len(prefix)), rules)
     return f"{prefix}{title}" if title else f"{task.number:02d}"
 
 
