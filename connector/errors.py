@@ -7,9 +7,15 @@ from __future__ import annotations
 
 
 class ConnectorError(Exception):
-    """Base error: its message is one line a person can act on."""
+    """Base error: its message is one line a person can act on, never holding a secret (connector.log.redact:
+    a server that echoes the password in its answer does not get it into an error, a log line or `--json`)."""
 
     exit_code = 1
+
+    def __init__(self, *args):
+        from connector.log import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class InputError(ConnectorError):
