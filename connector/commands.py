@@ -285,8 +285,8 @@ class Job:
             report.failed.remove(report.waiting_line)
         elif report.waiting_line:
             said.add(report.waiting_line)
-        report.waiting = [w for w in report.waiting if w not in said]
-        said.update(report.waiting)
+        report.paced = [w for w in report.paced if w not in said]
+        said.update(report.paced)
         return report
 
     def sync(self, completions: dict | None = None, entries=None) -> dict:
@@ -327,7 +327,7 @@ class Job:
             "deleted": cal.deleted + len(share_report.removed),
             "unchanged": cal.unchanged,
             "failed": cal.failed + folders.failed + share_report.failed,
-            "waiting": cal.waiting + share_report.waiting,
+            "waiting": cal.paced + share_report.paced,  # paced by rate limits: said, not failed
             "calendars": cal.calendars,
             "publish_url": cal.publish_url,
             "folders_created": len(folders.created),
@@ -519,7 +519,7 @@ def run_job(job: Job, as_of: date | None, out_dir: Path | None) -> dict:
         r = job.sync_calendars(after)
         reflected = {"created": r.created, "updated": r.updated, "deleted": r.deleted}
         failed_reflect = r.failed
-        waiting_reflect = r.waiting
+        waiting_reflect = r.paced
     else:
         failed_reflect, waiting_reflect = [], []
     sent = []

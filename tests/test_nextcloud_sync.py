@@ -486,8 +486,8 @@ def test_the_share_limit_stops_folder_shares_for_this_run_and_one_line_says_what
     assert [p["shareType"][0] + ":" + p.get("shareWith", ["link"])[0] for p in posts] == [
         "1:chi-bo-a", "1:chi-bo-b", "1:chi-bo-c"]
     assert report.created == ["Chi bộ A → chi-bo-a", "Chi bộ B → chi-bo-b"]
-    assert report.failed == [] and len(report.waiting) == 1  # pacing, not a failure: the run exits 0
-    line = report.waiting[0]
+    assert report.failed == [] and len(report.paced) == 1  # pacing, not a failure: the run exits 0
+    line = report.paced[0]
     assert line.startswith("folder shares wait: 1 unit folder and 3 upload-only links not shared yet")
     assert "the next run after" in line and "'ratelimit_overwrite' => ['files_sharing.shareapi.createshare'" in line
     assert limits["folder shares"]["until"] == clock[0] + 600
@@ -506,8 +506,8 @@ def test_before_the_period_has_passed_no_share_is_asked_for_and_after_it_the_res
     listing(rsps, empty_listing(version), ROOT, subfiles=False)
     report = sync_shares(version, units, made=made, limits=limits)
     assert [c.request.method for c in rsps.calls] == ["GET", "GET"]  # no 429 storm: nothing asked at all
-    assert report.failed == [] and len(report.waiting) == 1
-    assert report.waiting[0].startswith("folder shares wait: 2 unit folders")
+    assert report.failed == [] and len(report.paced) == 1
+    assert report.paced[0].startswith("folder shares wait: 2 unit folders")
 
     clock[0] += 541  # the period has passed
     rsps.reset()
@@ -516,7 +516,7 @@ def test_before_the_period_has_passed_no_share_is_asked_for_and_after_it_the_res
     answer_creates(rsps, version, [group_share(version, "12", f"{ROOT}/Chi bộ B", "chi-bo-b"),
                                    group_share(version, "13", f"{ROOT}/Chi bộ C", "chi-bo-c")])
     report = sync_shares(version, units, made=made, limits=limits)
-    assert report.created == ["Chi bộ B → chi-bo-b", "Chi bộ C → chi-bo-c"] and report.failed == report.waiting == []
+    assert report.created == ["Chi bộ B → chi-bo-b", "Chi bộ C → chi-bo-c"] and report.failed == report.paced == []
     assert limits == {} and set(made) == {"11", "12", "13"}
 
 
@@ -675,10 +675,10 @@ def test_the_share_request_limit_leaves_the_rest_for_a_later_run_without_asking_
     shares.CalendarSharing(http, caldav, state, limits=limits).apply(caldav.calendars(), [calendar(many_groups(25))], report)
     assert state["lich-chi-bo-a"]["groups"] == many_groups(10)  # the first batch went through
     assert limits["calendar shares"]["until"] == clock[0] + 3600
-    assert report.failed == [] and len(report.waiting) == 1
-    assert report.waiting[0].startswith("calendar shares wait: 1 calendar not shared yet with 15 groups")
-    assert "20 calendar share requests per hour" in report.waiting[0]
-    assert "occ config:app:set dav rateLimitShareAddressbookOrCalendar" in report.waiting[0]
+    assert report.failed == [] and len(report.paced) == 1
+    assert report.paced[0].startswith("calendar shares wait: 1 calendar not shared yet with 15 groups")
+    assert "20 calendar share requests per hour" in report.paced[0]
+    assert "occ config:app:set dav rateLimitShareAddressbookOrCalendar" in report.paced[0]
 
     # A later run within the hour: nothing is sent.
     rsps.reset()
@@ -686,7 +686,7 @@ def test_the_share_request_limit_leaves_the_rest_for_a_later_run_without_asking_
     report = SyncReport()
     shares.CalendarSharing(http, caldav, state, limits=limits).apply(caldav.calendars(), [calendar(many_groups(25))], report)
     assert [c.request.method for c in rsps.calls] == ["PROPFIND"]
-    assert "not shared yet with 25 groups" in report.waiting[0]  # e2 lists no invites: all 25 are missing there
+    assert "not shared yet with 25 groups" in report.paced[0]  # e2 lists no invites: all 25 are missing there
 
 
 def shared_with(version: str, groups: list[str]) -> Exchange:

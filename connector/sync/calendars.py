@@ -55,7 +55,8 @@ class SyncReport:
     planned: list[Change] = field(default_factory=list)  # what a dry run would do
     calendars: list[str] = field(default_factory=list)
     publish_url: str | None = None
-    waiting: list[str] = field(default_factory=list)  # calendars (and, on Nextcloud, calendar shares) not made this run: server limits
+    waiting: list[str] = field(default_factory=list)  # slugs of calendars not made this run (server limits)
+    paced: list[str] = field(default_factory=list)  # lines: calendar shares paced by the server's rate limit (not failures)
     waiting_line: str | None = None  # the one line (also in `failed`) that says what waits and why
 
     @property

@@ -65,7 +65,7 @@ class ShareReport:
     removed: list[str] = field(default_factory=list)  # shares withdrawn
     failed: list[str] = field(default_factory=list)
     # One line per rate limit met: what waits for a later run. Pacing, not a failure: the run exits 0.
-    waiting: list[str] = field(default_factory=list)
+    paced: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
     file_drops: dict[str, str] = field(default_factory=dict)  # unit id -> public upload URL
 
@@ -326,7 +326,7 @@ def _create(pending: list[_Want], made: dict, limits: dict | None, dry_run: bool
         if w.share_type == SHARE_LINK and share.url:
             report.file_drops[w.label] = share.url
     if waiting:
-        report.waiting.append(_folder_wait_line(waiting, gate, done=len(new)))
+        report.paced.append(_folder_wait_line(waiting, gate, done=len(new)))
     else:
         gate.passed()
     return new
@@ -459,7 +459,7 @@ class CalendarSharing:
                     raise
                 report.failed.append(f"sharing {cal.slug}: {exc}")
         if waiting:
-            report.waiting.append(self._wait_line(waiting, gate))
+            report.paced.append(self._wait_line(waiting, gate))
         elif not self.dry_run:
             gate.passed()
         if published:  # the publish URL is only known after publishing: one more PROPFIND
