@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 
+from connector.commands import Job
 from connector.config import Config
 from connector.nextcloud.status import nextcloud_status
 from connector.log import MASK
@@ -205,8 +206,6 @@ def resolved_config(cfg: Config, state_dir) -> list[tuple[str, str]]:
 
 def run_checks(cfg: Config, *, state_dir: str | None = None, as_json: bool = False) -> int:
     """Print one ok/missing line per check; exit 0 when everything needed is there, 1 otherwise."""
-    from connector.commands import Job
-
     lines: list[tuple[str, bool, str]] = []
     needed_ok = True
     job = Job(cfg, state_dir=state_dir)

@@ -17,11 +17,11 @@ from connector.log import report_failure, setup_logging
 # sub-command -> "module:function"; each function takes the parsed args and returns an exit code.
 HANDLERS = {
     "import": "connector.plan.command:run",
-    "sync": "connector.commands:sync",
-    "collect": "connector.commands:collect",
-    "run": "connector.commands:run",
-    "check": "connector.commands:check",
-    "purge": "connector.commands:purge",
+    "sync": "connector.handlers:sync",
+    "collect": "connector.handlers:collect",
+    "run": "connector.handlers:run",
+    "check": "connector.handlers:check",
+    "purge": "connector.handlers:purge",
     "serve": "connector.embedded:serve_command",
     "demo": "connector.demo:run",
 }
