@@ -3,18 +3,22 @@
 Imports the sample plan, syncs calendars, task lists and report folders, files sample reports
 through WebDAV as units would (on time, late, one in the wrong place, one temporary file), gives
 them a simulated upload history, collects as of a fixed date so that every status appears, and
-prints the register. Running it again changes nothing on the servers.
+prints the register and one summary of what the run wrote, step by step. Running it again writes
+nothing.
 """
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connector.config import Config, PlanConfig, ServerConfig
 from connector.errors import PreconditionFailed
+from connector.models import STATUS_LABELS_VI
+from connector.register.status import STATUS_ORDER
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AS_OF = date(2022, 3, 25)  # mid-plan: some deadlines passed, one due within a week, most ahead
@@ -55,7 +59,7 @@ def sample_uploads(job) -> list[tuple[str, bytes, datetime, str]]:
 
 
 def run(args) -> int:
-    from connector.commands import Job, run_job
+    from connector.commands import Job
 
     data_dir = Path(args.data_dir).resolve()
     cfg = Config(
@@ -67,7 +71,10 @@ def run(args) -> int:
     cfg.state_dir = str(data_dir / "state")
     out_dir = Path(args.out) if args.out else data_dir / "register"
     with Job(cfg) as job:
-        first = job.sync()
+        # The job `run` does, one step at a time, so that one summary can say what each step wrote.
+        prev = job.last_register()
+        before = prev.completions() if prev else {}
+        synced = job.sync(completions=before)  # calendars, task lists and the report folders
         filed = []
         for rel, content, when, what in sample_uploads(job):
             path = f"{job.root}/{rel}"
@@ -77,14 +84,21 @@ def run(args) -> int:
             except PreconditionFailed:
                 pass  # filed by an earlier demo run
             job.embedded.set_file_time(path, when)
-        summary = run_job(job, AS_OF, out_dir)
-        writes = first["items"]["created"] + first["items"]["updated"] + first["items"]["deleted"] \
-            + first["folders_created"] + summary["writes"] + len(filed)
+        collected = job.collect(AS_OF, out_dir=out_dir)  # reads the tree again: the reports just filed
+        reg = collected["register"]
+        after = reg.completions()
+        reflected = job.sync_calendars(after) if after != before else None  # to-dos of reports received
+        summary = DemoSummary(
+            created=synced["items"]["created"], updated=synced["items"]["updated"], deleted=synced["items"]["deleted"],
+            folders=synced["folders_created"], reports=len(filed), register=len(collected["upload"].uploaded),
+            todos=(reflected.created + reflected.updated + reflected.deleted) if reflected else 0,
+            requests=job.requests)
+        failed = synced["failed"] + collected["upload"].failed + (reflected.failed if reflected else [])
         if args.json:
-            print(json.dumps({**{k: v for k, v in summary.items() if k != "text"}, "writes": writes,
-                              "caldav": job.embedded.calendar_home, "webdav": job.embedded.files_root},
-                             ensure_ascii=False, indent=2, default=str))
-            return 0
+            print(json.dumps({**summary.as_dict(), "failed": failed, "counts": {k.value: v for k, v in reg.counts().items()},
+                              "paths": collected["paths"], "caldav": job.embedded.calendar_home,
+                              "webdav": job.embedded.files_root}, ensure_ascii=False, indent=2, default=str))
+            return 1 if failed else 0
         print("plan-connector demo — embedded servers, sample plan Kế hoạch thực hiện Kết luận số 21-KL/TW")
         print(f"  CalDAV: {job.embedded.calendar_home}")
         print(f"  WebDAV: {job.embedded.files_root}")
@@ -98,8 +112,57 @@ def run(args) -> int:
         else:
             print("sample reports: already filed by an earlier demo run (simulated history kept)")
         print(f"collected as of {AS_OF.strftime('%d/%m/%Y')} (fixed, so that every status appears)")
-        print(summary["text"])
-        print(f"total writes this run: {writes}")
-        for failure in summary["failed"]:
+        print(register_table(reg))
+        for kind, path in collected["paths"].items():
+            print(f"register.{kind}: {path}")
+        for line in summary.lines():
+            print(line)
+        for failure in failed:
             print(f"failed: {failure}", file=sys.stderr)
-    return 1 if summary["failed"] else 0
+    return 1 if failed else 0
+
+
+@dataclass
+class DemoSummary:
+    """What one demo run wrote, step by step; `writes` is their sum."""
+
+    created: int  # calendar items (events, to-dos) created
+    updated: int
+    deleted: int
+    folders: int  # report folders made
+    reports: int  # sample reports filed
+    register: int  # register files uploaded
+    todos: int  # to-dos changed because reports came in
+    requests: int
+
+    @property
+    def writes(self) -> int:
+        return (self.created + self.updated + self.deleted + self.folders + self.reports + self.register
+                + self.todos)
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "deleted": self.deleted,
+                "folders_created": self.folders, "reports_filed": self.reports, "register_uploaded": self.register,
+                "todos_reflected": self.todos, "writes": self.writes, "requests": self.requests}
+
+    def lines(self) -> list[str]:
+        if not self.writes:
+            return ["this run: nothing to write, everything was already in place",
+                    f"total writes this run: 0; HTTP requests: {self.requests}"]
+        parts = [f"{self.created} calendar items created", f"{self.updated} updated", f"{self.deleted} deleted",
+                 f"{self.folders} folders created", f"{self.reports} sample reports filed",
+                 f"{self.register} register files uploaded", f"{self.todos} to-dos updated from the reports"]
+        return [f"this run: {', '.join(parts)}",
+                f"total writes this run: {self.writes}; HTTP requests: {self.requests}"]
+
+
+def register_table(reg) -> str:
+    """The register's counts per status, as the page shows them."""
+    counts = reg.counts()
+    width = max(len(STATUS_LABELS_VI[s]) for s in STATUS_ORDER) + 2
+    lines = [f"Sổ theo dõi – {reg.plan_title}", f"Tình hình đến hết ngày {reg.as_of.strftime('%d/%m/%Y')}"]
+    lines += [f"  {STATUS_LABELS_VI[s]:<{width}}{counts[s]:>5}" for s in STATUS_ORDER]
+    lines.append(f"  {'Tổng số việc':<{width}}{len(reg.rows):>5}")
+    if reg.unassigned:
+        lines.append(f"  {'Tệp chưa xếp đúng thư mục':<{width}}{len(reg.unassigned):>5}")
+    return "\n".join(lines)

@@ -213,6 +213,7 @@ class Status(StrEnum):
     OVERDUE = "overdue"
     DUE_SOON = "due_soon"
     NOT_DUE = "not_due"
+    IN_PROGRESS = "in_progress"  # an ongoing ("thường xuyên") task while the plan runs: judged by the yearly report
 
 
 STATUS_LABELS_VI = {
@@ -221,4 +222,5 @@ STATUS_LABELS_VI = {
     Status.OVERDUE: "Quá hạn chưa hoàn thành",
     Status.DUE_SOON: "Sắp đến hạn",
     Status.NOT_DUE: "Chưa đến hạn",
+    Status.IN_PROGRESS: "Đang thực hiện",
 }

@@ -107,7 +107,7 @@ def test_the_link_in_a_members_todo_opens_their_own_unit_folder_and_stays_the_sa
     assert link.endswith("/f/" + re.search(r"<oc:fileid>(\d+)</oc:fileid>", r.text).group(1))
     deadlines = next(u for n, u in calendars_of(own, url, member.user).items() if n.startswith("Hạn"))
     event = next(e for e in components(own, deadlines, "VEVENT") if str(e["SUMMARY"]).startswith("Hạn NV 1"))
-    assert f"- {unit.name}: {link}" in str(event["DESCRIPTION"])
+    assert f"Thư mục nộp báo cáo của {unit.name}: {link}" in str(event["DESCRIPTION"])  # one unit owes it: its folder
 
     # Links are there from the first sync on and do not change: a second sync writes nothing.
     code, out, err = nc_case.run("sync", "-c", cfg, "--json")

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,10 +18,9 @@ import pytest
 from connector.models import STATUS_LABELS_VI, MilestoneKind, Obligation, Plan, RemoteFile, Status, Task, Unit
 from connector.register import Register, compute_register, load_register, write_all, write_csv, write_html
 from connector.register.export import STATUS_FILLS
-from connector.register.status import period_label_vi
+from connector.register.status import STATUS_ORDER, period_label_vi
 
 VN = timezone(timedelta(hours=7))
-REPO = Path(__file__).resolve().parents[1]
 
 PLAN = Plan(title="Kế hoạch thực hiện Kết luận số 21-KL/TW của Ban Chấp hành Trung ương", code="21-kl-tw", tasks=[
     Task(number=1, title="Quán triệt, tuyên truyền Kết luận 21-KL/TW", text="…"),
@@ -84,7 +84,7 @@ def reg() -> Register:
 
 
 def expected_rows(reg: Register) -> list[tuple]:
-    return [(r.unit, r.task, period_label_vi(r.period), STATUS_LABELS_VI[r.status]) for r in reg.rows]
+    return [(r.unit, r.task, period_label_vi(r.period, r.due), STATUS_LABELS_VI[r.status]) for r in reg.rows]
 
 
 def test_the_sample_register_shows_every_status(reg):
@@ -119,13 +119,23 @@ def test_the_csv_opens_in_excel_with_vietnamese_headings_and_the_same_rows(reg, 
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel then reads UTF-8
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Tình trạng",
-                             "Thời điểm nộp", "Số tệp", "Thư mục", "Liên kết", "Ghi chú"]
+    # The headings say how dates are written; the separator is a comma (the page's footer says so too).
+    assert list(rows[0]) == ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn (dd/mm/yyyy)",
+                             "Thường xuyên", "Tình trạng", "Thời điểm nộp (dd/mm/yyyy hh:mm)", "Số tệp", "Thư mục",
+                             "Liên kết", "Ghi chú"]
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0].count(",") == 13
     assert [(r["Mã đơn vị"], int(r["Nhiệm vụ"]), r["Kỳ"], r["Tình trạng"]) for r in rows] == expected_rows(reg)
     late = next(r for r in rows if r["Tình trạng"] == "Hoàn thành quá hạn")
-    assert re.fullmatch(r"\d\d/\d\d/2022", late["Hạn"]) and re.fullmatch(r"\d\d/\d\d/2022 \d\d:\d\d", late["Thời điểm nộp"])
-    vp_march = next(r for r in rows if r["Mã đơn vị"] == "cb-vp" and r["Kỳ"] == "Tháng 02/2022")
-    assert (vp_march["Hạn"], vp_march["Thời điểm nộp"], vp_march["Số tệp"]) == ("28/02/2022", "02/03/2022 10:00", "1")
+    assert re.fullmatch(r"\d\d/\d\d/2022", late["Hạn (dd/mm/yyyy)"])
+    assert re.fullmatch(r"\d\d/\d\d/2022 \d\d:\d\d", late["Thời điểm nộp (dd/mm/yyyy hh:mm)"])
+    vp_feb = next(r for r in rows if r["Mã đơn vị"] == "cb-vp" and r["Nhiệm vụ"] == "3" and r["Kỳ"] == "Tháng 02/2022")
+    assert (vp_feb["Hạn (dd/mm/yyyy)"], vp_feb["Thời điểm nộp (dd/mm/yyyy hh:mm)"], vp_feb["Số tệp"]) == (
+        "28/02/2022", "02/03/2022 10:00", "1")
+    # An ongoing task has no date in the date column: it is marked in its own column, its note says how it is judged.
+    ongoing = next(r for r in rows if r["Mã đơn vị"] == "cb-nh" and r["Nhiệm vụ"] == "4")
+    assert (ongoing["Hạn (dd/mm/yyyy)"], ongoing["Thường xuyên"], ongoing["Kỳ"]) == ("", "Có", "Thường xuyên")
+    assert ongoing["Tình trạng"] == "Đang thực hiện" and "báo cáo hằng năm 2022" in ongoing["Ghi chú"]
+    assert all(r["Hạn (dd/mm/yyyy)"] == "" or re.fullmatch(r"\d\d/\d\d/\d{4}", r["Hạn (dd/mm/yyyy)"]) for r in rows)
 
 
 def test_the_xlsx_holds_the_same_rows_coloured_by_status_with_real_dates(reg, tmp_path):
@@ -138,18 +148,20 @@ def test_the_xlsx_holds_the_same_rows_coloured_by_status_with_real_dates(reg, tm
     body = list(ws.iter_rows(min_row=2))
     assert [(r[col["Mã đơn vị"]].value, r[col["Nhiệm vụ"]].value, r[col["Kỳ"]].value, r[col["Tình trạng"]].value)
             for r in body] == expected_rows(reg)
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:M{len(reg.rows) + 1}"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:N{len(reg.rows) + 1}"
     assert ws.column_dimensions["D"].width > 30
     for cells, row in zip(body, reg.rows):
         assert cells[col["Tình trạng"]].fill.fgColor.rgb.endswith(STATUS_FILLS[row.status])
         due = cells[col["Hạn"]]
-        if row.due:
+        if row.due:  # a real date column: every value a date, none a word
             assert due.value.date() == row.due and due.number_format == "dd/mm/yyyy"
+            assert cells[col["Thường xuyên"]].value is None
         else:
-            assert due.value == "Thường xuyên"
+            assert due.value is None and cells[col["Thường xuyên"]].value == "Có"
     by_unit = wb["Theo đơn vị"]
     totals = {r[0].value: r[-1].value for r in by_unit.iter_rows(min_row=2)}
     assert totals == {"cb-vp": 5, "cb-tg": 5, "db-dl": 5, "cb-nh": 5}
+    assert [c.value for c in by_unit[1]][2:-1] == [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
     overdue_col = [c.value for c in by_unit[1]].index(STATUS_LABELS_VI[Status.OVERDUE])
     assert sum(r[overdue_col].value for r in by_unit.iter_rows(min_row=2)) == reg.counts()[Status.OVERDUE]
     by_task = {r[0].value: r[-1].value for r in wb["Theo nhiệm vụ"].iter_rows(min_row=2)}
@@ -159,13 +171,14 @@ def test_the_xlsx_holds_the_same_rows_coloured_by_status_with_real_dates(reg, tm
 
 
 class _Cells(HTMLParser):
-    """Collects the grid cells of register.html: (data-status or None, link) per <td class="cell…">."""
+    """Collects the grid cells of register.html: (data-status, classes, link) per <td class="cell…">, and every link."""
 
     def __init__(self):
         super().__init__()
         self.cells: list[dict] = []
         self.plain = 0
         self.in_cell = False
+        self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -175,8 +188,10 @@ class _Cells(HTMLParser):
             self.in_cell = True
         elif tag == "td" and "none" in classes:
             self.plain += 1
-        elif tag == "a" and self.in_cell:
-            self.cells[-1]["href"] = a.get("href")
+        elif tag == "a":
+            self.links.append(a.get("href"))
+            if self.in_cell:
+                self.cells[-1]["href"] = a.get("href")
 
     def handle_endtag(self, tag):
         if tag == "td":
@@ -193,17 +208,30 @@ def folder_link(folder: str) -> str:
     return "https://cloud.example.vn/apps/files/?dir=/Ke-hoach-21/" + quote(folder)
 
 
+def worst_per_cell(reg: Register) -> dict[tuple[str, int], Status]:
+    """(unit, task) -> the status a grid cell shows: the one most in need of attention among its periods."""
+    cells: dict[tuple[str, int], list[Status]] = {}
+    for r in reg.rows:
+        cells.setdefault((r.unit, r.task), []).append(r.status)
+    return {k: next(s for s in STATUS_ORDER if s in v) for k, v in cells.items()}
+
+
 def test_the_html_page_is_self_contained_vietnamese_and_sorted_by_overdue(reg, tmp_path):
     text = write_html(reg, tmp_path, folder_url=folder_link).read_text(encoding="utf-8")
     assert '<html lang="vi">' in text and '<meta charset="utf-8">' in text
     assert not re.search(r"""(src|href)=["'](https?:)?//(?!cloud\.example\.vn)""", text), "external asset"
     assert "<link" not in text and "<script" not in text
     assert "10/03/2022" in text and "07:30" in text and PLAN.title in text
-    cells = parse_cells(text)
-    assert len(cells.cells) == len(reg.rows) and cells.plain == 4  # 4 units × 6 columns, 4 not owed
-    assert all(c["href"] and c["href"].startswith("https://cloud.example.vn/") for c in cells.cells)
+    page = parse_cells(text)
+    tasks = {r.task for r in reg.rows}
+    assert len(page.cells) == len(worst_per_cell(reg)) and page.plain == len(UNITS) * len(tasks) - len(page.cells)
+    assert sorted(c["status"] for c in page.cells) == sorted(s.value for s in worst_per_cell(reg).values())
+    # A cell leads to its unit's details within the page; every period's folder link there is absolute.
+    assert all(c["href"].startswith("#dv-") for c in page.cells)
+    assert all(h.startswith(("#", "https://cloud.example.vn/")) for h in page.links)
+    assert sum(h.startswith("https://cloud.example.vn/") for h in page.links) >= len(reg.rows)
     # Units with overdue work first: the propaganda board owes three, the others fewer.
-    order = re.findall(r'<th class="unit" scope="row" title="([^"]+)"', text)
+    order = re.findall(r'<th class="unit" scope="row"><a href="#dv-u\d+">([^<]+)</a>', text)
     overdue = {n: sum(1 for r in reg.rows if r.unit_name == n and r.status == Status.OVERDUE) for n in order}
     assert order[0] == "Chi bộ Ban Tuyên giáo"
     assert [overdue[n] for n in order] == sorted(overdue.values(), reverse=True)
@@ -211,7 +239,8 @@ def test_the_html_page_is_self_contained_vietnamese_and_sorted_by_overdue(reg, t
 
 
 def test_a_submission_whose_files_were_deleted_is_marked_in_the_grid(reg, tmp_path):
-    done = next(i for i, r in enumerate(reg.rows) if r.status == Status.SUBMITTED_ON_TIME)
+    alone = {k for k, n in Counter((r.unit, r.task) for r in reg.rows).items() if n == 1}
+    done = next(i for i, r in enumerate(reg.rows) if r.status == Status.SUBMITTED_ON_TIME and (r.unit, r.task) in alone)
     rows = list(reg.rows)
     rows[done] = rows[done].model_copy(update={"removed": True})
     cells = parse_cells(write_html(reg.model_copy(update={"rows": rows}), tmp_path).read_text(encoding="utf-8")).cells
@@ -219,9 +248,9 @@ def test_a_submission_whose_files_were_deleted_is_marked_in_the_grid(reg, tmp_pa
     assert [c["status"] for c in marked] == ["submitted_on_time"]
 
 
-def test_cells_link_nowhere_without_a_folder_url(reg, tmp_path):
-    cells = parse_cells(write_html(reg, tmp_path).read_text(encoding="utf-8")).cells
-    assert cells and all(c["href"] is None for c in cells)
+def test_without_folder_links_the_page_links_only_within_itself(reg, tmp_path):
+    page = parse_cells(write_html(reg, tmp_path).read_text(encoding="utf-8"))
+    assert page.cells and all(h.startswith("#") for h in page.links)
 
 
 CHROMIUM = shutil.which("chromium")
@@ -237,17 +266,16 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium); .ci/run installs it")
-def test_in_a_browser_the_grid_shows_one_coloured_cell_per_obligation(reg, tmp_path):
+def test_in_a_browser_the_grid_shows_one_coloured_cell_per_unit_and_task(reg, tmp_path, artifacts_dir):
     page = write_html(reg, tmp_path, folder_url=folder_link)
     dom = chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile").stdout
     cells = parse_cells(dom).cells
     seen = {s: sum(1 for c in cells if c["status"] == s.value) for s in Status}
-    assert seen == reg.counts()
+    worst = list(worst_per_cell(reg).values())
+    assert seen == {s: worst.count(s) for s in Status}
     assert all(f"st-{c['status']}" in c["classes"] for c in cells)
 
-    artifacts = REPO / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    shot = artifacts / "register.png"
+    shot = artifacts_dir / "register.png"
     shot.unlink(missing_ok=True)
     chromium(f"--screenshot={shot}", "--window-size=1400,900", "--hide-scrollbars", page.as_uri(),
              profile=tmp_path / "profile")

@@ -102,13 +102,14 @@ def test_due_soon_covers_today_through_seven_days_ahead():
     assert only_row(reg).status == Status.NOT_DUE
 
 
-def test_ongoing_obligations_are_not_due_until_something_is_filed():
+def test_ongoing_obligations_are_in_progress_with_or_without_files():
+    # With no yearly report to judge them by (see test_register_page for the plan's horizon).
     folder = "Chi bộ A/05 – Tuyên truyền (thường xuyên)"
     ongoing = monthly(folder=folder, due=None, period="ongoing")
-    assert only_row(register([ongoing], [])).status == Status.NOT_DUE
+    assert only_row(register([ongoing], [])).status == Status.IN_PROGRESS
     filed = only_row(register([ongoing], [upload(f"{folder}/tin-bai.docx", datetime(2023, 1, 1, tzinfo=VN))],
                               as_of=date(2023, 1, 2)))
-    assert filed.status == Status.SUBMITTED_ON_TIME
+    assert filed.status == Status.IN_PROGRESS and [f.name for f in filed.files] == ["tin-bai.docx"]
 
 
 # --- which folder a file belongs to --------------------------------------------------------------
@@ -227,7 +228,7 @@ def sample_register():
 def test_counts_list_every_status_and_completions_only_submitted_rows():
     reg = sample_register()
     assert reg.counts() == {Status.SUBMITTED_ON_TIME: 0, Status.SUBMITTED_LATE: 1, Status.OVERDUE: 1,
-                            Status.DUE_SOON: 1, Status.NOT_DUE: 1}
+                            Status.DUE_SOON: 1, Status.NOT_DUE: 1, Status.IN_PROGRESS: 0}
     assert reg.completions() == {"cb-a/3/1/2022-02": datetime(2022, 3, 2, 8, 15, tzinfo=VN)}
     assert reg.summary_by_unit()["cb-b"][Status.OVERDUE] == 1
     assert reg.summary_by_unit()["cb-b"][Status.DUE_SOON] == 1
@@ -255,8 +256,10 @@ def test_register_json_has_the_published_shape_and_round_trips():
 
 
 def test_period_labels_read_as_vietnamese():
-    assert [period_label_vi(p) for p in ("2022", "2022-H1", "2022-Q3", "2022-02", "2022-02-28", "ongoing")] == [
-        "Năm 2022", "6 tháng đầu năm 2022", "Quý III/2022", "Tháng 02/2022", "28/02/2022", "Thường xuyên"]
+    periods = ("2022", "2022-H1", "2022-Q3", "2022-02", "2022-02-28", "2022-02-15", "ongoing")
+    assert [period_label_vi(p) for p in periods] == [
+        "Năm 2022", "6 tháng đầu năm 2022", "Quý III/2022", "Tháng 02/2022", "Tháng 02/2022", "Hạn 15/02/2022",
+        "Thường xuyên"]  # a one-off due on a month's last day reads as its folder does: "Tháng 02-2022"
 
 
 # --- scale --------------------------------------------------------------------------------

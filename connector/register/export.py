@@ -2,6 +2,11 @@
 
 Every file is written atomically (a temporary file in the same folder, fsync, os.replace), so a
 reader or a WebDAV upload never sees half a register.
+
+register.csv: UTF-8 with a BOM, comma-separated, fields quoted where needed, CRLF line ends; dates
+dd/mm/yyyy and times dd/mm/yyyy hh:mm (Vietnam time), as its headings say (the page's footer says it too:
+connector.register.html.CSV_FORMAT_NOTE).
+register.xlsx holds real dates; an ongoing task has no due date and says so in its own column.
 """
 from __future__ import annotations
 
@@ -17,16 +22,20 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from connector.models import STATUS_LABELS_VI, Status
-from connector.register.html import render_html
+from connector.register.html import CSV_FORMAT_NOTE, render_html  # noqa: F401 (re-exported)
 from connector.register.status import (STATUS_ORDER, Register, RegisterRow, period_label_vi, register_to_json,
                                        to_local)
 from connector.state import atomic_write
 
 JSON_NAME, CSV_NAME, XLSX_NAME, HTML_NAME = "register.json", "register.csv", "register.xlsx", "register.html"
 
-CSV_HEADINGS = ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Tình trạng",
-                "Thời điểm nộp", "Số tệp", "Thư mục", "Liên kết", "Ghi chú"]
+XLSX_HEADINGS = ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Thường xuyên", "Tình trạng",
+                 "Thời điểm nộp", "Số tệp", "Thư mục", "Liên kết", "Ghi chú"]
+# The CSV's headings say how its dates are written.
+CSV_HEADINGS = [{"Hạn": "Hạn (dd/mm/yyyy)", "Thời điểm nộp": "Thời điểm nộp (dd/mm/yyyy hh:mm)"}.get(h, h)
+                for h in XLSX_HEADINGS]
 ONGOING_VI = "Thường xuyên"
+ONGOING_MARK = "Có"  # the "Thường xuyên" column of an ongoing task
 
 # Fill colours per status (Excel's familiar good/neutral/bad palette).
 STATUS_FILLS = {
@@ -35,6 +44,7 @@ STATUS_FILLS = {
     Status.OVERDUE: "FFC7CE",
     Status.DUE_SOON: "FFF3A0",
     Status.NOT_DUE: "E7E6E6",
+    Status.IN_PROGRESS: "DDEBF7",
 }
 
 
@@ -72,9 +82,21 @@ def _present_files(row: RegisterRow) -> int:
     return sum(1 for f in row.files if not f.removed)
 
 
-def _row_note(row: RegisterRow) -> str:
-    """What people should know beyond the status: files credited by their name, files gone (and where)."""
-    notes = []
+def ongoing_note(reg: Register, row: RegisterRow) -> str:
+    """For an ongoing task: which yearly report it is judged by ("" for other rows)."""
+    if row.period != "ongoing":
+        return ""
+    report = reg.judging_report(row)
+    if report is None:
+        return "Thực hiện thường xuyên"
+    return (f"Thực hiện thường xuyên, đánh giá qua báo cáo hằng năm {report.period} "
+            f"(hạn {report.due.strftime('%d/%m/%Y')}: {report.status_label.lower()})")
+
+
+def _row_note(row: RegisterRow, reg: Register | None = None) -> str:
+    """What people should know beyond the status: how an ongoing task is judged, files credited by their name,
+    files gone (and where)."""
+    notes = [note] if reg is not None and (note := ongoing_note(reg, row)) else []
     credited = [f.name for f in row.files if f.credited_by and not f.removed]
     if credited:
         notes.append("Tính theo tên tệp ở thư mục đơn vị: " + ", ".join(credited))
@@ -85,7 +107,11 @@ def _row_note(row: RegisterRow) -> str:
 
 
 def _dmy(row: RegisterRow) -> str:
-    return row.due.strftime("%d/%m/%Y") if row.due else ONGOING_VI
+    return row.due.strftime("%d/%m/%Y") if row.due else ""
+
+
+def _ongoing(row: RegisterRow) -> str:
+    return ONGOING_MARK if row.period == "ongoing" else ""
 
 
 def _local_naive(moment: datetime | None) -> datetime | None:
@@ -106,8 +132,9 @@ def write_csv(reg: Register, directory: str | Path) -> Path:
     writer.writerow(CSV_HEADINGS)
     for r in reg.rows:
         submitted = to_local(r.submitted_at).strftime("%d/%m/%Y %H:%M") if r.submitted_at else ""
-        writer.writerow([r.unit_name, r.unit, r.task, r.task_title, r.milestone, period_label_vi(r.period),
-                         _dmy(r), r.status_label, submitted, _present_files(r), r.folder, r.url, _row_note(r)])
+        writer.writerow([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone,
+                         period_label_vi(r.period, r.due), _dmy(r), _ongoing(r), r.status_label, submitted,
+                         _present_files(r), r.folder, r.url, _row_note(r, reg)])
     return atomic_write(Path(directory) / CSV_NAME, buf.getvalue().encode("utf-8-sig"))
 
 
@@ -143,31 +170,32 @@ def write_xlsx(reg: Register, directory: str | Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Sổ theo dõi"
-    _sheet_table(ws, CSV_HEADINGS, [], [30, 14, 10, 48, 6, 20, 13, 26, 17, 8, 60, 40, 50])
+    _sheet_table(ws, XLSX_HEADINGS, [], [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
+    col = {h: i for i, h in enumerate(XLSX_HEADINGS, start=1)}
     for r in reg.rows:
-        ws.append([r.unit_name, r.unit, r.task, r.task_title, r.milestone, period_label_vi(r.period),
-                   r.due if r.due else ONGOING_VI, r.status_label, _local_naive(r.submitted_at),
-                   _present_files(r), r.folder, r.url or None, _row_note(r) or None])
+        ws.append([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone, period_label_vi(r.period, r.due),
+                   r.due, _ongoing(r) or None, r.status_label, _local_naive(r.submitted_at),
+                   _present_files(r), r.folder, r.url or None, _row_note(r, reg) or None])
         n = ws.max_row
-        _hyperlink(ws.cell(n, 12))
-        ws.cell(n, 7).number_format = "dd/mm/yyyy"
-        ws.cell(n, 9).number_format = "dd/mm/yyyy hh:mm"
-        ws.cell(n, 8).fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
+        _hyperlink(ws.cell(n, col["Liên kết"]))
+        ws.cell(n, col["Hạn"]).number_format = "dd/mm/yyyy"
+        ws.cell(n, col["Thời điểm nộp"]).number_format = "dd/mm/yyyy hh:mm"
+        status = ws.cell(n, col["Tình trạng"])
+        status.fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
         if r.removed:
-            ws.cell(n, 8).font = Font(italic=True)
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(CSV_HEADINGS))}{ws.max_row}"
+            status.font = Font(italic=True)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_HEADINGS))}{ws.max_row}"
 
     status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
     by_unit = wb.create_sheet("Theo đơn vị")
     names = reg.unit_names()
     _sheet_table(by_unit, ["Mã đơn vị", "Đơn vị", *status_heads, "Tổng"],
                  _summary_rows([(u, names[u]) for u in reg.summary_by_unit()], reg.summary_by_unit()),
-                 [14, 34, 16, 14, 16, 18, 14, 8])
+                 [14, 34, 16, 14, 16, 18, 16, 14, 8])
     by_task = wb.create_sheet("Theo nhiệm vụ")
-    titles = reg.task_titles()
     _sheet_table(by_task, ["Nhiệm vụ", "Tên nhiệm vụ", *status_heads, "Tổng"],
-                 _summary_rows([(t, titles[t]) for t in reg.summary_by_task()], reg.summary_by_task()),
-                 [10, 56, 16, 14, 16, 18, 14, 8])
+                 _summary_rows([(t, reg.full_title(t)) for t in reg.summary_by_task()], reg.summary_by_task()),
+                 [10, 56, 16, 14, 16, 18, 16, 14, 8])
     for sheet in (by_unit, by_task):
         for col, status in enumerate(STATUS_ORDER, start=3):
             sheet.cell(1, col).fill = PatternFill("solid", fgColor=STATUS_FILLS[status])

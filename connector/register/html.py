@@ -1,77 +1,191 @@
-"""register.html: one self-contained page (inline CSS, no external assets) showing the register.
+"""register.html: one self-contained page a committee secretary reads on a laptop, a phone or on paper.
 
-Units are rows, obligations (task × period) are columns, each cell coloured by status; units with
-the most overdue obligations come first. Below the grid: a legend, the overdue obligations and the
-files nobody could place.
+Inline CSS only: no script, no external asset, so it reads the same opened from disk and under Nextcloud's
+content security policy (which blocks inline scripts, not inline styles).
+
+- The counts per status, labelled in words: they are the legend too.
+- The grid: units are rows (those with the most overdue work first), tasks are columns ("BC" = the yearly
+  report, "NV3" = task 3, explained in a key above the grid and named in full below it). A cell holds the status
+  most in need of attention among that unit's periods of the task, with how many periods are in it, and leads
+  to the unit's details. One column per task keeps a plan of ~20 tasks within a 1366 px screen; on a phone the
+  grid scrolls sideways inside its box while the unit names stay.
+- The tasks in full (details/summary), the overdue work, each unit's details (every period: due date, status,
+  submission, a link to its folder), reports gone, files nobody could place.
+- Filters by unit, task and status: <select>s that CSS reads with :has(), so they need no script (a browser
+  without :has() hides them and shows everything); "Bỏ lọc" is the form's reset button.
+- @media print: A4 landscape, the grid whole with its heading on every page, no controls.
+
+Links to folders and files are absolute (the page is also opened from disk); links within the page are anchors.
 """
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date
 
 from connector.models import STATUS_LABELS_VI, Status
 from connector.register.status import STATUS_ORDER, Register, RegisterRow, period_label_vi, to_local
+from connector.render.names import shorten
 
 SYMBOLS = {
     Status.SUBMITTED_ON_TIME: "✓",
     Status.SUBMITTED_LATE: "✓!",
     Status.OVERDUE: "✗",
     Status.DUE_SOON: "!",
+    Status.IN_PROGRESS: "↻",
     Status.NOT_DUE: "·",
 }
+_UNCOUNTED = {Status.NOT_DUE, Status.IN_PROGRESS}  # a grid cell counts the periods of other statuses only
+CSV_FORMAT_NOTE = ("register.csv: mã UTF-8, các cột phân cách bằng dấu phẩy (,), ngày viết dd/mm/yyyy, giờ Việt Nam; "
+                   "register.xlsx: cùng nội dung, cột «Hạn» là ngày thật, việc thường xuyên đánh dấu ở cột riêng")
 
 _CSS = """
-:root{--on:#2e7d32;--on-bg:#c8e6c9;--late:#b45309;--late-bg:#ffd8a8;--over:#b71c1c;--over-bg:#ffcdd2;
---soon:#7a5d00;--soon-bg:#fff3a0;--not:#616161;--not-bg:#eceff1;--line:#dfe3e8;--ink:#1f2933;--muted:#5f6b7a}
+:root{--on:#1b5e20;--on-bg:#c8e6c9;--late:#8a3c00;--late-bg:#ffd8a8;--over:#b71c1c;--over-bg:#ffcdd2;
+--soon:#6b5200;--soon-bg:#fff1a8;--prog:#1f5fa8;--prog-bg:#e7effa;--not:#546e7a;--not-bg:#eceff1;
+--line:#dfe3e8;--ink:#1f2933;--muted:#56606e;--brand:#8b1a1a}
 *{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",sans-serif;
 color:var(--ink);background:#f6f7f9}
-header{background:#8b1a1a;color:#fff;padding:18px 28px 16px}
-header .kicker{font-size:12px;letter-spacing:.08em;text-transform:uppercase;opacity:.8}
-header h1{margin:2px 0 6px;font-size:22px;font-weight:650}
-header .meta{font-size:13px;opacity:.9}
-main{padding:18px 28px 40px}
-.badges{display:flex;flex-wrap:wrap;gap:10px;margin:0 0 18px}
-.badge{display:flex;align-items:baseline;gap:8px;padding:8px 14px;border-radius:10px;border:1px solid transparent;
-background:#fff}
-.badge b{font-size:22px;font-variant-numeric:tabular-nums}
-.badge.total{border-color:var(--line)}
-section{background:#fff;border:1px solid var(--line);border-radius:12px;padding:14px 16px;margin:0 0 18px}
-section h2{font-size:16px;margin:0 0 10px}
-.scroll{overflow:auto;max-height:70vh}
+header{background:var(--brand);color:#fff;padding:16px 24px 14px}
+header .kicker{font-size:12px;letter-spacing:.08em;text-transform:uppercase;opacity:.85}
+header h1{margin:2px 0 6px;font-size:21px;line-height:1.3;font-weight:650}
+header .meta{font-size:13px;opacity:.92}
+main{padding:16px 24px 32px;max-width:1600px}
+a{color:#0b57a4}
+.badges{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:8px;margin:0 0 14px;padding:0;
+list-style:none}
+.badges li{display:flex;align-items:center;gap:8px;padding:7px 12px;border-radius:10px;background:#fff;
+border:1px solid var(--line);font-size:13px;line-height:1.25}
+.badges b{font-size:21px;font-variant-numeric:tabular-nums;white-space:nowrap}
+.badges .sym{font-weight:700;min-width:1.4em;text-align:center;white-space:nowrap}
+section{background:#fff;border:1px solid var(--line);border-radius:12px;padding:12px 16px;margin:0 0 16px;
+min-width:0}
+section h2{font-size:16px;margin:0 0 8px}
+.key{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 8px;padding:0;list-style:none;font-size:13px}
+.key li{display:flex;align-items:center;gap:6px}
+.sw{display:inline-block;min-width:26px;height:20px;padding:0 3px;border-radius:4px;text-align:center;
+font-weight:700;line-height:20px;font-size:12px}
+.how{font-size:13px;color:var(--muted);margin:0 0 10px}
+.how b{color:var(--ink)}
+.filters{display:flex;flex-wrap:wrap;align-items:end;gap:8px 14px;margin:0 0 14px;padding:8px 12px;
+background:#fff;border:1px solid var(--line);border-radius:10px}
+.filters .what{font-weight:650;align-self:center}
+.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:2px;min-width:0}
+.filters select{font:inherit;font-size:14px;color:var(--ink);padding:4px 6px;max-width:260px;border:1px solid #b9c0ca;
+border-radius:6px;background:#fff}
+.filters button{font:inherit;font-size:13px;padding:5px 12px;border:1px solid #b9c0ca;border-radius:6px;
+background:#fff;cursor:pointer}
+.scroll{overflow:auto;max-height:78vh;border:1px solid var(--line);border-radius:8px}
 table{border-collapse:separate;border-spacing:0}
+table.grid{width:100%}
 table.grid th,table.grid td{border-bottom:1px solid var(--line);border-right:1px solid var(--line)}
-table.grid thead th{position:sticky;top:0;background:#fff;z-index:2;font-size:11px;font-weight:600;
-color:var(--muted);padding:4px 3px;text-align:center;white-space:nowrap}
-table.grid thead tr.periods th{top:24px}
-table.grid th.unit{position:sticky;left:0;z-index:1;background:#fff;text-align:left;padding:4px 10px;
-font-weight:500;white-space:nowrap;min-width:180px;max-width:260px;overflow:hidden;text-overflow:ellipsis}
-table.grid thead th.unit{z-index:3}
-table.grid th.unit .od{display:inline-block;margin-left:6px;padding:0 6px;border-radius:8px;font-size:11px;
-background:var(--over-bg);color:var(--over);font-weight:700}
-td.cell{width:40px;min-width:40px;height:30px;text-align:center;font-weight:700;font-size:13px;padding:0}
-td.cell a{display:block;color:inherit;text-decoration:none;line-height:30px}
-td.cell a:hover{outline:2px solid var(--ink);outline-offset:-2px}
-td.none{background:repeating-linear-gradient(45deg,#fff,#fff 4px,#f3f4f6 4px,#f3f4f6 8px)}
-td.removed{box-shadow:inset 0 0 0 2px rgba(0,0,0,.35)}
+table.grid thead th{position:sticky;top:0;background:#fff;z-index:2;font-size:12px;font-weight:650;
+padding:6px 2px;text-align:center;white-space:nowrap}
+table.grid thead th a{color:var(--ink);text-decoration:none}
+table.grid th.unit{position:sticky;left:0;z-index:1;background:#fff;text-align:left;padding:4px 8px;
+font-weight:500;min-width:150px;width:290px;max-width:320px;line-height:1.25;overflow-wrap:anywhere}
+table.grid th.unit a{color:var(--ink);text-decoration:none}
+table.grid thead th.unit{z-index:3;color:var(--muted)}
+.od{float:right;margin-left:6px;padding:0 6px;border-radius:8px;font-size:11px;background:var(--over-bg);
+color:var(--over);font-weight:700;white-space:nowrap;line-height:18px;margin-top:1px}
+td.cell{min-width:36px;height:30px;text-align:center;font-weight:700;font-size:13px;padding:0}
+td.cell a{display:block;color:inherit;text-decoration:none;line-height:30px;white-space:nowrap}
+td.cell small{font-size:10px;font-weight:600;margin-left:1px}
+td.none{min-width:36px;background:repeating-linear-gradient(45deg,#fff,#fff 4px,#eef0f3 4px,#eef0f3 8px)}
+td.removed{box-shadow:inset 0 0 0 2px rgba(0,0,0,.4)}
 .st-submitted_on_time{background:var(--on-bg);color:var(--on)}
 .st-submitted_late{background:var(--late-bg);color:var(--late)}
 .st-overdue{background:var(--over-bg);color:var(--over)}
 .st-due_soon{background:var(--soon-bg);color:var(--soon)}
+.st-in_progress{background:var(--prog-bg);color:var(--prog)}
 .st-not_due{background:var(--not-bg);color:var(--not)}
-.legend{display:flex;flex-wrap:wrap;gap:14px;margin-top:12px;font-size:13px;color:var(--muted)}
-.legend span.sw{display:inline-block;width:26px;height:20px;border-radius:4px;text-align:center;font-weight:700;
-margin-right:6px;line-height:20px}
+.pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap}
+.chips{display:inline-flex;flex-wrap:wrap;gap:4px;margin-left:6px;vertical-align:middle}
+.chips .pill{padding:0 6px}
+details>summary{cursor:pointer}
+.tasks details,.units details{border-bottom:1px solid var(--line);padding:6px 2px}
+.tasks summary,.units summary{line-height:1.6}
+.tasks .full{margin:6px 0 2px 22px}
+.tasks .periods{margin:2px 0 4px 22px;color:var(--muted);font-size:13px}
+.units details[open]{padding-bottom:10px}
+.units details>table{margin-top:6px}
 table.list{width:100%;font-size:13px}
-table.list th{text-align:left;color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);padding:6px 8px}
-table.list td{border-bottom:1px solid var(--line);padding:6px 8px;vertical-align:top}
+table.list th{text-align:left;color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);padding:5px 8px}
+table.list td{border-bottom:1px solid var(--line);padding:5px 8px;vertical-align:top;overflow-wrap:anywhere}
 table.list td.num{text-align:right;font-variant-numeric:tabular-nums}
 .empty-note{color:var(--muted);margin:0}
-details summary{cursor:pointer;color:var(--muted)}
-footer{color:var(--muted);font-size:12px;padding:0 28px 24px}
+.muted{color:var(--muted)}
+footer{color:var(--muted);font-size:12px;padding:0 24px 24px;max-width:1600px}
+footer p{margin:4px 0}
+@supports not selector(:has(*)){.filters{display:none}}
+@media (min-width:701px){.filters{position:sticky;top:0;z-index:5;box-shadow:0 2px 6px rgba(0,0,0,.06)}}
+@media (max-width:700px){
+header{padding:12px 14px}
+header h1{font-size:17px}
+main{padding:10px 10px 24px}
+section{padding:10px 10px;border-radius:10px}
+.badges{grid-template-columns:repeat(2,minmax(0,1fr))}
+.badges li{padding:5px 8px;gap:6px;font-size:12px}
+.badges b{font-size:18px}
+.filters{display:grid;grid-template-columns:1fr 1fr;gap:6px 8px;padding:8px}
+.filters label:first-of-type{grid-column:1/3}
+.filters select{width:100%;max-width:none;font-size:13px}
+.filters .what{display:none}
+.filters button{grid-column:1/3;justify-self:start}
+.od{margin-top:0}
+.od .long{display:none}
+table.grid th.unit{min-width:132px;width:132px;max-width:132px;font-size:12px;padding:3px 6px}
+td.cell,td.none{min-width:34px}
+.scroll{max-height:70vh}
+table.list thead{display:none}
+table.list tr{display:block;border-bottom:1px solid var(--line);padding:4px 0}
+table.list td{display:block;border:none;padding:1px 6px}
+table.list td.num{text-align:left}
+table.list td[data-l]::before{content:attr(data-l) ": ";color:var(--muted)}
+table.list td:empty{display:none}
+table.list td[data-l="Kỳ"],table.list td[data-l="Hạn"]{display:inline-block}
+footer{padding:0 12px 20px}
+}
+@page{size:A4 landscape;margin:10mm}
+@media print{
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{background:#fff;font-size:10px}
+header{background:none;color:#000;padding:0 0 4px;border-bottom:2px solid var(--brand)}
+header h1{font-size:15px}
+main{padding:6px 0 0;max-width:none}
+.key{font-size:9px;gap:2px 10px;margin-bottom:2px}
+.sw{min-width:18px;height:13px;line-height:13px;font-size:9px}
+.how{font-size:9px;margin-bottom:4px}
+.od{font-size:8px;line-height:12px;padding:0 4px}
+.filters,.how .screen{display:none}
+.badges{grid-template-columns:repeat(7,1fr);gap:4px;margin-bottom:6px}
+.badges li{padding:3px 6px;font-size:10px}
+.badges b{font-size:13px}
+section{border:none;border-radius:0;padding:0;margin:0 0 8px}
+section h2{font-size:12px;margin:4px 0}
+.scroll{max-height:none;overflow:visible;border:none}
+table.grid thead{display:table-header-group}
+table.grid thead th,table.grid th.unit{position:static}
+table.grid th.unit{width:auto;min-width:0;font-size:9px;padding:1px 4px}
+table.grid thead th{font-size:9px;padding:2px 1px}
+td.cell,td.none{min-width:0;height:auto;font-size:9px}
+td.cell a{line-height:15px}
+tr{break-inside:avoid}
+a{color:inherit;text-decoration:none}
+.units details:not([open]),.tasks details summary .chips{display:none}
+.tasks details{padding:1px 0;font-size:9px}
+table.list{font-size:9px}
+footer{padding:6px 0 0}
+}
 """
+
+
+def _natural(name: str) -> list:
+    """Sort key reading numbers as numbers: "Chi bộ số 9" before "Chi bộ số 10"."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name.casefold())]
 
 
 def _e(text: object) -> str:
@@ -79,15 +193,15 @@ def _e(text: object) -> str:
 
 
 def _dmy(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "Thường xuyên"
+    return day.strftime("%d/%m/%Y") if day else "—"
+
+
+def _when(moment) -> str:
+    return to_local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def _task_short(task: int) -> str:
     return "BC" if task == 0 else f"NV{task}"
-
-
-def _task_name(task: int, titles: dict[int, str]) -> str:
-    return f"Nhiệm vụ {task}: {titles.get(task, '')}" if task else titles.get(0, "Báo cáo hằng năm")
 
 
 def _link(url: str | None, text: str) -> str:
@@ -99,125 +213,237 @@ def _row_url(r: RegisterRow, folder_url: Callable[[str], str | None] | None) -> 
     return r.url or (folder_url(r.folder) if folder_url else None)
 
 
-def _grid(reg: Register, folder_url: Callable[[str], str | None] | None) -> str:
-    columns = sorted({(r.task, r.milestone, r.period, r.due) for r in reg.rows},
-                     key=lambda c: (c[0], c[1], c[3] or date.max, c[2]))
-    titles = reg.task_titles()
-    by_unit: dict[str, dict[tuple, RegisterRow]] = {}
-    for r in reg.rows:
-        by_unit.setdefault(r.unit, {})[(r.task, r.milestone, r.period, r.due)] = r
-    names = reg.unit_names()
-    overdue = {u: sum(1 for r in cells.values() if r.status == Status.OVERDUE) for u, cells in by_unit.items()}
-    units = sorted(by_unit, key=lambda u: (-overdue[u], names[u].casefold(), u))
+def _pill(status: Status, text: str | None = None) -> str:
+    label = STATUS_LABELS_VI[status] if text is None else text
+    return f'<span class="pill st-{status.value}">{SYMBOLS[status]} {_e(label)}</span>'
 
-    groups: list[tuple[int, int]] = []  # (task, number of columns)
-    for task, *_ in columns:
-        if groups and groups[-1][0] == task:
-            groups[-1] = (task, groups[-1][1] + 1)
+
+def _chips(rows: list[RegisterRow]) -> str:
+    counts = {s: sum(1 for r in rows if r.status == s) for s in STATUS_ORDER}
+    return ('<span class="chips">' + "".join(
+        f'<span class="pill st-{s.value}" title="{_e(STATUS_LABELS_VI[s])}">{SYMBOLS[s]} {n}</span>'
+        for s, n in counts.items() if n) + "</span>")
+
+
+def _present(rows: list[RegisterRow]) -> str:
+    """Class names saying which statuses a set of rows holds: "hs h-overdue …" (the status filter hides an element
+    of class hs without the chosen one)."""
+    return " ".join(["hs", *(f"h-{s.value}" for s in STATUS_ORDER if any(r.status == s for r in rows))])
+
+
+class _Page:
+    """The register arranged for the page: units in grid order, tasks in plan order, ids for anchors."""
+
+    def __init__(self, reg: Register, folder_url: Callable[[str], str | None] | None):
+        self.reg, self.folder_url = reg, folder_url
+        self.names = reg.unit_names()
+        self.ids = {u: f"u{i}" for i, u in enumerate(dict.fromkeys(r.unit for r in reg.rows))}
+        self.tasks = sorted({r.task for r in reg.rows})
+        self.titles = reg.task_titles()
+        self.cells: dict[tuple[str, int], list[RegisterRow]] = {}
+        for r in reg.rows:
+            self.cells.setdefault((r.unit, r.task), []).append(r)
+        self.by_unit: dict[str, list[RegisterRow]] = {}
+        for r in reg.rows:
+            self.by_unit.setdefault(r.unit, []).append(r)
+        overdue = {u: sum(1 for r in rows if r.status == Status.OVERDUE) for u, rows in self.by_unit.items()}
+        self.overdue = overdue
+        self.units = sorted(self.by_unit, key=lambda u: (-overdue[u], _natural(self.names[u]), u))
+
+    def task_name(self, task: int) -> str:
+        return self.titles.get(0, "Báo cáo hằng năm") if task == 0 else f"Nhiệm vụ {task}: {self.titles.get(task, '')}"
+
+    # -- the grid ---------------------------------------------------------------------------------
+    def grid(self) -> str:
+        head = "".join(f'<th scope="col" data-t="t{t}"><a href="#nv-{t}">{_task_short(t)}</a></th>' for t in self.tasks)
+        body = []
+        for u in self.units:
+            uid, name = self.ids[u], self.names[u]
+            od = (f' <span class="od">{self.overdue[u]}<span class="long"> quá hạn</span></span>'
+                  if self.overdue[u] else "")
+            cells = [f'<th class="unit" scope="row"><a href="#dv-{uid}">{_e(name)}</a>{od}</th>']
+            for t in self.tasks:
+                rows = self.cells.get((u, t))
+                cells.append(self._cell(uid, name, t, rows) if rows else
+                             f'<td class="none" data-t="t{t}" title="Không phải thực hiện"></td>')
+            body.append(f'<tr data-u="{uid}" class="{_present(self.by_unit[u])}">{"".join(cells)}</tr>')
+        return (f'<div class="scroll"><table class="grid"><thead><tr><th class="unit" scope="col">Đơn vị</th>{head}'
+                f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+    def _cell(self, uid: str, name: str, task: int, rows: list[RegisterRow]) -> str:
+        counts = {s: sum(1 for r in rows if r.status == s) for s in STATUS_ORDER}
+        worst = next(s for s in STATUS_ORDER if counts[s])
+        many = f"<small>{counts[worst]}</small>" if counts[worst] > 1 and worst not in _UNCOUNTED else ""
+        said = "; ".join(f"{STATUS_LABELS_VI[s].lower()}: {n} kỳ" if len(rows) > 1 else STATUS_LABELS_VI[s].lower()
+                         for s, n in counts.items() if n)
+        text = f"{name} – {_task_short(task)}: {said}"
+        if any(r.removed for r in rows):
+            text += " (có tệp đã nộp nay bị xoá)"
+        classes = f"cell st-{worst.value} {_present(rows)[3:]}" + (" removed" if any(r.removed for r in rows) else "")
+        return (f'<td class="{classes}" data-t="t{task}" data-status="{worst.value}" title="{_e(text)}">'
+                f'<a href="#dv-{uid}" aria-label="{_e(text)}">{SYMBOLS[worst]}{many}</a></td>')
+
+    def key(self) -> str:
+        items = "".join(f'<li><span class="sw st-{s.value}">{SYMBOLS[s]}</span>{_e(STATUS_LABELS_VI[s])}</li>'
+                        for s in STATUS_ORDER)
+        items += ('<li><span class="sw" style="background:repeating-linear-gradient(45deg,#fff,#fff 4px,#dde1e6 4px,'
+                  '#dde1e6 8px);border:1px solid var(--line)"></span>Không phải thực hiện</li>'
+                  '<li><span class="sw st-not_due" style="box-shadow:inset 0 0 0 2px rgba(0,0,0,.4)"></span>'
+                  'Có tệp đã nộp nay bị xoá</li>')
+        last = max((t for t in self.tasks if t), default=0)
+        tasks = f"<b>NV1</b> … <b>NV{last}</b>: nhiệm vụ 1 … {last} của kế hoạch" if last else ""
+        return (f'<ul class="key" aria-label="Chú thích">{items}</ul>'
+                f'<p class="how">Mỗi ô là một nhiệm vụ của một đơn vị và ghi tình trạng cần chú ý nhất trong các kỳ '
+                f'của nhiệm vụ đó; số nhỏ cạnh dấu là số kỳ ở tình trạng ấy (ví dụ ✗2: hai kỳ quá hạn). <b>BC</b>: báo cáo hằng năm; {tasks} '
+                f'(tên đầy đủ ở mục «Các nhiệm vụ»). <span class="screen">Bấm vào một ô hoặc tên đơn vị để xem '
+                f'từng kỳ, hạn và thư mục nộp.</span></p>')
+
+    def filters(self) -> str:
+        units = "".join(f'<option value="{self.ids[u]}">{_e(self.names[u])}</option>'
+                        for u in sorted(self.units, key=lambda u: _natural(self.names[u])))
+        tasks = "".join(f'<option value="t{t}">{_task_short(t)} – {_e(self._short(t, 50))}</option>' for t in self.tasks)
+        counts = self.reg.counts()
+        statuses = "".join(f'<option value="{s.value}">{_e(STATUS_LABELS_VI[s])} ({counts[s]})</option>'
+                           for s in STATUS_ORDER if counts[s])
+        return ('<form class="filters" aria-label="Lọc sổ theo dõi"><span class="what">Lọc</span>'
+                f'<label>Đơn vị<select id="f-unit"><option value="" selected>Tất cả đơn vị ({len(self.units)})</option>'
+                f'{units}</select></label>'
+                f'<label>Nhiệm vụ<select id="f-task"><option value="" selected>Tất cả nhiệm vụ</option>{tasks}</select></label>'
+                f'<label>Tình trạng<select id="f-status"><option value="" selected>Mọi tình trạng</option>{statuses}'
+                '</select></label><button type="reset">Bỏ lọc</button></form>')
+
+    def filter_css(self) -> str:
+        """One rule per choice: what a chosen unit, task or status hides in the sections after the form.
+
+        The form is the :has() subject and the sections its later siblings: with `body:has(…)` a browser
+        re-matches the whole page on every change (printing 40 units took Chromium 26 s instead of 2)."""
+        def chosen(select: str, value: str) -> str:
+            return f'.filters:has(#{select} option[value="{value}"]:checked)~*'
+
+        rules = [f'{chosen("f-unit", i)} [data-u]:not([data-u="{i}"])' for i in self.ids.values()]
+        rules += [f'{chosen("f-task", f"t{t}")} [data-t]:not([data-t="t{t}"])' for t in self.tasks]
+        out = [",\n".join(rules) + "{display:none}"] if rules else []
+        for s in STATUS_ORDER:
+            on = chosen("f-status", s.value)
+            out.append(f'{on} .hs:not(.h-{s.value}),{on} [data-s]:not([data-s="{s.value}"]){{display:none}}')
+            out.append(f"{on} td.cell:not(.h-{s.value}){{opacity:.2}}")
+        return "@supports selector(:has(*)){\n" + "\n".join(out) + "\n}"
+
+    def _short(self, task: int, limit: int) -> str:
+        return shorten(self.titles.get(task, "") if task else "Báo cáo hằng năm", limit)
+
+    # -- the lists --------------------------------------------------------------------------------
+    def task_list(self) -> str:
+        out = []
+        for t in self.tasks:
+            rows = [r for r in self.reg.rows if r.task == t]
+            periods = list(dict.fromkeys((period_label_vi(r.period, r.due), r.due) for r in
+                                         sorted(rows, key=lambda r: (r.milestone, r.due or date.max))))
+            listed = [f"{label} (hạn {_dmy(due)})" if due else label for label, due in periods]
+            if len(listed) > 6:
+                listed = [*listed[:3], f"… {len(listed) - 5} kỳ khác …", *listed[-2:]]
+            full = self.reg.full_title(t) if t else "Báo cáo kết quả thực hiện kế hoạch hằng năm của các đơn vị, " \
+                                                    "gồm cả các nhiệm vụ thực hiện thường xuyên"
+            units = len({r.unit for r in rows})
+            out.append(f'<details id="nv-{t}" data-t="t{t}" class="{_present(rows)}"><summary><b>{_task_short(t)}</b> '
+                       f'{_e(self.titles.get(t, "") if t else "Báo cáo hằng năm")}{_chips(rows)}</summary>'
+                       f'<p class="full">{_e(full)}</p>'
+                       f'<p class="periods">{units} đơn vị · Kỳ: {_e("; ".join(listed))}</p></details>')
+        return f'<div class="tasks">{"".join(out)}</div>'
+
+    def _row_cells(self, r: RegisterRow, *, unit: bool, task: bool, days: bool = False) -> str:
+        cells = []
+        if unit:
+            cells.append(f'<td data-l="Đơn vị">{_e(r.unit_name)}</td>')
+        if task:
+            cells.append(f'<td data-l="Nhiệm vụ"><b>{_task_short(r.task)}</b> {_e(self.titles.get(r.task, ""))}</td>')
+        cells.append(f'<td data-l="Kỳ">{_e(period_label_vi(r.period, r.due))}</td>')
+        cells.append(f'<td data-l="Hạn">{_dmy(self.due(r) if days else r.due)}</td>')
+        if days:
+            due = self.due(r)
+            cells.append(f'<td class="num" data-l="Số ngày quá hạn">{(self.reg.as_of - due).days if due else ""}</td>')
         else:
-            groups.append((task, 1))
-    head1 = "".join(f'<th colspan="{n}" title="{_e(_task_name(t, titles))}">{_task_short(t)}</th>'
-                    for t, n in groups)
-    head2 = "".join(
-        f'<th title="{_e(_task_name(t, titles) + " — " + period_label_vi(p) + " — hạn " + _dmy(d))}">'
-        f'{_e(_period_short(p))}</th>'
-        for t, m, p, d in columns)
+            note = ""
+            if r.period == "ongoing" and (rep := self.reg.judging_report(r)) is not None:
+                note = f'<br><span class="muted">theo báo cáo hằng năm {_e(rep.period)}</span>'
+            removed = '<br><span class="muted">tệp đã nộp nay bị xoá</span>' if r.removed else ""
+            cells.append(f'<td data-l="Tình trạng">{_pill(r.status)}{note}{removed}</td>')
+            cells.append(f'<td data-l="Nộp lúc">{_when(r.submitted_at)}</td>')
+        url = _row_url(r, self.folder_url)
+        folder = _link(url, "Mở thư mục") if url and url.startswith(("https://", "http://")) else _e(r.folder)
+        cells.append(f'<td data-l="Thư mục">{folder}</td>')
+        return "".join(cells)
 
-    body = []
-    for u in units:
-        od = f'<span class="od" title="Số việc quá hạn">{overdue[u]}</span>' if overdue[u] else ""
-        cells = [f'<th class="unit" scope="row" title="{_e(names[u])}">{_e(names[u])}{od}</th>']
-        for col in columns:
-            r = by_unit[u].get(col)
-            if r is None:
-                cells.append('<td class="none"></td>')
-                continue
-            tip = (f"{r.unit_name} — Nhiệm vụ {r.task}: {r.task_title} — {period_label_vi(r.period)} — "
-                   f"hạn {_dmy(r.due)}: {r.status_label}")
-            if r.submitted_at:
-                tip += f" ({to_local(r.submitted_at).strftime('%d/%m/%Y %H:%M')})"
-            if r.removed:
-                tip += " — tệp đã bị xoá"
-            if any(f.credited_by and not f.removed for f in r.files):
-                tip += " — tính theo tên tệp nộp ở thư mục đơn vị"
-            extra = " removed" if r.removed else ""
-            url = _row_url(r, folder_url)
-            cells.append(f'<td class="cell st-{r.status.value}{extra}" data-status="{r.status.value}" '
-                         f'title="{_e(tip)}">{_link(url, SYMBOLS[r.status])}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="scroll"><table class="grid"><thead><tr><th class="unit" rowspan="2">Đơn vị</th>{head1}</tr>'
-            f'<tr class="periods">{head2}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    def due(self, r: RegisterRow) -> date | None:
+        """A row's due date; an ongoing task's is that of the yearly report it is judged by."""
+        if r.due is None and r.period == "ongoing" and (report := self.reg.judging_report(r)) is not None:
+            return report.due
+        return r.due
 
+    def overdue_table(self) -> str:
+        rows = sorted((r for r in self.reg.rows if r.status == Status.OVERDUE),
+                      key=lambda r: (self.due(r) or date.max, _natural(self.names[r.unit]), r.task))
+        if not rows:
+            return '<p class="empty-note">Không có việc nào quá hạn.</p>'
+        body = "".join(f'<tr data-u="{self.ids[r.unit]}" data-t="t{r.task}" data-s="{r.status.value}">'
+                       f'{self._row_cells(r, unit=True, task=True, days=True)}</tr>' for r in rows)
+        return ('<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Hạn</th>'
+                f"<th>Số ngày quá hạn</th><th>Thư mục nộp</th></tr></thead><tbody>{body}</tbody></table>")
 
-def _period_short(period: str) -> str:
-    """A compact column label: '2022', 'H1/22', 'Q1/22', '02/22', '28/02', '∞'."""
-    parts = period.split("-")
-    if period == "ongoing":
-        return "TX"
-    if len(parts) == 2:
-        return f"{parts[1]}/{parts[0][2:]}"
-    if len(parts) == 3:
-        return f"{parts[2]}/{parts[1]}"
-    return period
+    def unit_details(self) -> str:
+        out = []
+        for u in self.units:
+            rows = sorted(self.by_unit[u], key=lambda r: (r.task, r.milestone, r.due or date.max, r.period))
+            uid = self.ids[u]
+            body = "".join(f'<tr data-t="t{r.task}" data-s="{r.status.value}">{self._row_cells(r, unit=False, task=True)}'
+                           "</tr>" for r in rows)
+            folder = rows[0].folder.split("/", 1)[0] if rows else ""
+            url = self.folder_url(folder) if self.folder_url and folder else None
+            where = f' · {_link(url, "Thư mục của đơn vị")}' if url and url.startswith(("https://", "http://")) else ""
+            out.append(f'<details id="dv-{uid}" data-u="{uid}" class="{_present(rows)}"><summary><b>{_e(self.names[u])}</b>'
+                       f'{_chips(rows)}</summary><p class="muted">{len(rows)} việc{where}</p>'
+                       '<table class="list"><thead><tr><th>Nhiệm vụ</th><th>Kỳ</th><th>Hạn</th><th>Tình trạng</th>'
+                       f'<th>Nộp lúc</th><th>Thư mục nộp</th></tr></thead><tbody>{body}</tbody></table></details>')
+        return f'<div class="units">{"".join(out)}</div>'
 
+    def unassigned_table(self) -> str:
+        reg = self.reg
+        if not reg.unassigned:
+            return '<p class="empty-note">Mọi tệp đều nằm đúng thư mục.</p>'
+        body = "".join(
+            f'<tr><td data-l="Đơn vị (đoán)">{_e(self.names.get(f.unit, f.unit) if f.unit else "—")}</td>'
+            f'<td data-l="Tệp">{_link(f.url, _e(f.path))}{" <em>(đã bị xoá)</em>" if f.removed else ""}</td>'
+            f'<td class="num" data-l="Kích thước (byte)">{f"{f.size:,}".replace(",", ".")}</td>'
+            f'<td data-l="Tải lên lúc">{_when(f.uploaded_at)}</td>'
+            f'<td data-l="Lý do">{_e(f.note if f.removed and f.note else f.reason)}</td></tr>'
+            for f in reg.unassigned)
+        return ('<table class="list"><thead><tr><th>Đơn vị (đoán)</th><th>Tệp</th><th>Kích thước (byte)</th>'
+                f"<th>Tải lên lúc</th><th>Lý do</th></tr></thead><tbody>{body}</tbody></table>")
 
-def _overdue_table(reg: Register, folder_url: Callable[[str], str | None] | None) -> str:
-    rows = sorted((r for r in reg.rows if r.status == Status.OVERDUE), key=lambda r: (r.due, r.unit_name, r.task))
-    if not rows:
-        return '<p class="empty-note">Không có việc nào quá hạn.</p>'
-    body = "".join(
-        f"<tr><td>{_e(r.unit_name)}</td><td>{_e(_task_name(r.task, {r.task: r.task_title}))}</td><td>{_e(period_label_vi(r.period))}</td>"
-        f'<td>{_dmy(r.due)}</td><td class="num">{(reg.as_of - r.due).days}</td>'
-        f"<td>{_link(_row_url(r, folder_url), _e(r.folder))}</td></tr>"
-        for r in rows)
-    return ('<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Hạn</th>'
-            f"<th>Số ngày quá hạn</th><th>Thư mục nộp</th></tr></thead><tbody>{body}</tbody></table>")
-
-
-def _unassigned_table(reg: Register) -> str:
-    if not reg.unassigned:
-        return '<p class="empty-note">Mọi tệp đều nằm đúng thư mục.</p>'
-    names = reg.unit_names()
-    body = "".join(
-        f"<tr><td>{_e(names.get(f.unit, f.unit) if f.unit else '—')}</td>"
-        f"<td>{_link(f.url, _e(f.path))}{' <em>(đã bị xoá)</em>' if f.removed else ''}</td>"
-        f'<td class="num">{f"{f.size:,}".replace(",", ".")}</td>'
-        f"<td>{to_local(f.uploaded_at).strftime('%d/%m/%Y %H:%M') if f.uploaded_at else ''}</td>"
-        f"<td>{_e(f.note if f.removed and f.note else f.reason)}</td></tr>"
-        for f in reg.unassigned)
-    return ('<table class="list"><thead><tr><th>Đơn vị (đoán)</th><th>Tệp</th><th>Kích thước (byte)</th>'
-            f"<th>Tải lên lúc</th><th>Lý do</th></tr></thead><tbody>{body}</tbody></table>")
-
-
-def _removed_section(reg: Register) -> str:
-    """Reports filed once and no longer there (deleted, or gone with their folder): the submission stands."""
-    gone = [(r, f) for r in reg.rows for f in r.files if f.removed]
-    if not gone:
-        return ""
-    body = "".join(
-        f"<tr><td>{_e(r.unit_name)}</td><td>{_e(_task_name(r.task, {r.task: r.task_title}))}</td>"
-        f"<td>{_e(period_label_vi(r.period))}</td><td>{_e(f.path)}</td>"
-        f"<td>{to_local(f.uploaded_at).strftime('%d/%m/%Y %H:%M') if f.uploaded_at else ''}</td>"
-        f"<td>{_e(f.note)}</td></tr>"
-        for r, f in gone)
-    return (f"<section><h2>Báo cáo đã nộp nay không còn ({len(gone)})</h2>"
-            '<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Tệp</th><th>Tải lên lúc</th>'
-            f"<th>Ghi chú</th></tr></thead><tbody>{body}</tbody></table></section>")
+    def removed_section(self) -> str:
+        """Reports filed once and no longer there (deleted, or gone with their folder): the submission stands."""
+        gone = [(r, f) for r in self.reg.rows for f in r.files if f.removed]
+        if not gone:
+            return ""
+        body = "".join(
+            f'<tr data-u="{self.ids[r.unit]}" data-t="t{r.task}"><td data-l="Đơn vị">{_e(r.unit_name)}</td>'
+            f'<td data-l="Nhiệm vụ"><b>{_task_short(r.task)}</b> {_e(self.titles.get(r.task, ""))}</td>'
+            f'<td data-l="Kỳ">{_e(period_label_vi(r.period, r.due))}</td><td data-l="Tệp">{_e(f.path)}</td>'
+            f'<td data-l="Tải lên lúc">{_when(f.uploaded_at)}</td><td data-l="Ghi chú">{_e(f.note)}</td></tr>'
+            for r, f in gone)
+        return (f"<section><h2>Báo cáo đã nộp nay không còn ({len(gone)})</h2>"
+                '<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Tệp</th><th>Tải lên lúc</th>'
+                f"<th>Ghi chú</th></tr></thead><tbody>{body}</tbody></table></section>")
 
 
 def render_html(reg: Register, folder_url: Callable[[str], str | None] | None = None) -> str:
-    """The register as one HTML page; folder_url(folder) gives the link for a cell, or None."""
+    """The register as one HTML page; folder_url(folder) gives the link of a folder, or None."""
+    page = _Page(reg, folder_url)
     counts = reg.counts()
     badges = "".join(
-        f'<div class="badge st-{s.value}" data-status="{s.value}"><b>{counts[s]}</b>{_e(STATUS_LABELS_VI[s])}</div>'
-        for s in STATUS_ORDER)
-    badges += f'<div class="badge total"><b>{len(reg.rows)}</b>Tổng số việc</div>'
-    legend = "".join(
-        f'<span><span class="sw st-{s.value}">{SYMBOLS[s]}</span>{_e(STATUS_LABELS_VI[s])}</span>' for s in STATUS_ORDER)
-    legend += ('<span><span class="sw none" style="background:repeating-linear-gradient(45deg,#fff,#fff 4px,#e5e7eb 4px,'
-               '#e5e7eb 8px)"></span>Đơn vị không phải thực hiện</span>'
-               '<span><span class="sw removed st-not_due" style="box-shadow:inset 0 0 0 2px rgba(0,0,0,.35)"></span>'
-               'Tệp đã nộp nay bị xoá</span>')
+        f'<li class="st-{s.value}" data-status="{s.value}"><span class="sym">{SYMBOLS[s]}</span><b>{counts[s]}</b>'
+        f'{_e(STATUS_LABELS_VI[s])}</li>' for s in STATUS_ORDER)
+    badges += f'<li class="total"><span class="sym"></span><b>{len(reg.rows)}</b>Tổng số việc</li>'
     ignored = ""
     if reg.ignored:
         items = "".join(f"<li>{_e(i.path)} — {_e(i.reason)}</li>" for i in reg.ignored)
@@ -231,7 +457,8 @@ def render_html(reg: Register, folder_url: Callable[[str], str | None] | None = 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(f"Sổ theo dõi — {plan}")}</title>
-<style>{_CSS}</style>
+<style>{_CSS}
+{page.filter_css()}</style>
 </head>
 <body>
 <header>
@@ -240,14 +467,23 @@ def render_html(reg: Register, folder_url: Callable[[str], str | None] | None = 
 <div class="meta">Tình hình đến hết ngày <b>{reg.as_of.strftime("%d/%m/%Y")}</b> · Cập nhật lúc {generated}</div>
 </header>
 <main>
-<div class="badges">{badges}</div>
-<section><h2>Tình hình theo đơn vị</h2>{_grid(reg, folder_url)}<div class="legend">{legend}</div></section>
-<section><h2>Việc quá hạn chưa hoàn thành ({counts[Status.OVERDUE]})</h2>{_overdue_table(reg, folder_url)}</section>
-<section><h2>Tệp chưa xếp đúng thư mục ({len(reg.unassigned)})</h2>{_unassigned_table(reg)}</section>
-{_removed_section(reg)}
+<ul class="badges" aria-label="Số việc theo tình trạng">{badges}</ul>
+{page.filters()}
+<section id="luoi"><h2>Tình hình theo đơn vị</h2>
+{page.key()}
+{page.grid()}
+</section>
+<section id="nhiem-vu"><h2>Các nhiệm vụ</h2>{page.task_list()}</section>
+<section id="qua-han"><h2>Việc quá hạn chưa hoàn thành ({counts[Status.OVERDUE]})</h2>{page.overdue_table()}</section>
+<section id="don-vi"><h2>Chi tiết theo đơn vị</h2>{page.unit_details()}</section>
+<section id="chua-xep"><h2>Tệp chưa xếp đúng thư mục ({len(reg.unassigned)})</h2>{page.unassigned_table()}</section>
+{page.removed_section()}
 {ignored}
 </main>
-<footer>Tạo tự động bởi plan-connector. Một tệp được tính khi nằm trong thư mục nộp của nhiệm vụ, hoặc ở thư mục của đơn vị với tên bắt đầu bằng số nhiệm vụ («NV03 - …»); hạn nộp là hết ngày (giờ Việt Nam).</footer>
+<footer>
+<p>Tạo tự động bởi plan-connector. Một tệp được tính khi nằm trong thư mục nộp của nhiệm vụ, hoặc ở thư mục của đơn vị với tên bắt đầu bằng số nhiệm vụ («NV03 - …»); hạn nộp là hết ngày (giờ Việt Nam). Việc thực hiện thường xuyên không có hạn riêng: «Đang thực hiện» trong thời gian kế hoạch, được đánh giá qua báo cáo hằng năm; sau báo cáo hằng năm cuối cùng, theo kết quả báo cáo đó.</p>
+<p>Cùng thư mục: {_e(CSV_FORMAT_NOTE)}.</p>
+</footer>
 </body>
 </html>
 """

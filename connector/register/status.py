@@ -20,13 +20,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from connector.models import STATUS_LABELS_VI, Obligation, Plan, RemoteFile, Status, Unit, obligation_key
-from connector.render.names import task_number
+from connector.models import STATUS_LABELS_VI, MilestoneKind, Obligation, Plan, RemoteFile, Status, Unit, obligation_key
+from connector.render.names import full_title, period_label, short_title, task_number
 from connector.text import nfc, slug
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ANNUAL_REPORT_TITLE = "Báo cáo hằng năm"
-STATUS_ORDER = (Status.OVERDUE, Status.DUE_SOON, Status.SUBMITTED_LATE, Status.SUBMITTED_ON_TIME, Status.NOT_DUE)
+STATUS_ORDER = (Status.OVERDUE, Status.DUE_SOON, Status.SUBMITTED_LATE, Status.SUBMITTED_ON_TIME, Status.IN_PROGRESS,
+                Status.NOT_DUE)
+TITLE_MAX = 80  # a row's task title: the task's full title shortened as events and to-dos shorten it
 SUBMITTED = {Status.SUBMITTED_ON_TIME, Status.SUBMITTED_LATE}
 
 _IGNORED_NAMES = {".ds_store": "tệp hệ thống macOS", "thumbs.db": "tệp hệ thống Windows",
@@ -115,6 +117,7 @@ class Register(BaseModel):
     # File ids of the folders holding the files listed (path relative to the plan's root -> id): the next
     # register tells by them a report deleted on its own from one lost with its folder, deleted or made anew.
     folder_ids: dict[str, str] = Field(default_factory=dict)
+    tasks: dict[int, str] = Field(default_factory=dict)  # task number -> its full title (rows carry it shortened)
 
     def counts(self) -> dict[Status, int]:
         """Number of rows per status; every status is a key."""
@@ -148,6 +151,16 @@ class Register(BaseModel):
     def task_titles(self) -> dict[int, str]:
         """Task number -> title, as the rows give them."""
         return {r.task: r.task_title for r in self.rows}
+
+    def full_title(self, task: int) -> str:
+        """A task's full title (the rows' title where the register has none)."""
+        return self.tasks.get(task) or self.task_titles().get(task, "")
+
+    def judging_report(self, row: RegisterRow) -> RegisterRow | None:
+        """The yearly report an ongoing row is judged by: the unit's first one not yet past as of the register's
+        day, else its last."""
+        reports = sorted((r for r in self.rows if r.unit == row.unit and r.task == 0 and r.due), key=lambda r: r.due)
+        return next((r for r in reports if r.due >= self.as_of), reports[-1] if reports else None)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -193,23 +206,10 @@ def ignore_reason(name: str, size: int) -> str | None:
     return None
 
 
-def period_label_vi(period: str) -> str:
-    """'2022' -> 'Năm 2022', '2022-H1' -> '6 tháng đầu năm 2022', '2022-Q3' -> 'Quý III/2022',
-    '2022-02' -> 'Tháng 02/2022', '2022-02-28' -> '28/02/2022', 'ongoing' -> 'Thường xuyên'."""
-    parts = period.split("-")
-    if period == "ongoing":
-        return "Thường xuyên"
-    if len(parts) == 1 and period.isdigit():
-        return f"Năm {period}"
-    if len(parts) == 2 and parts[1] in ("H1", "H2"):
-        return f"6 tháng {'đầu' if parts[1] == 'H1' else 'cuối'} năm {parts[0]}"
-    if len(parts) == 2 and parts[1][:1] == "Q" and parts[1][1:] in ("1", "2", "3", "4"):
-        return f"Quý {('I', 'II', 'III', 'IV')[int(parts[1][1:]) - 1]}/{parts[0]}"
-    if len(parts) == 2 and parts[1].isdigit():
-        return f"Tháng {parts[1]}/{parts[0]}"
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        return f"{parts[2]}/{parts[1]}/{parts[0]}"
-    return period
+def period_label_vi(period: str, due: date | None = None) -> str:
+    """The period's label, the same the folders (with "-" for "/") and to-dos show: see
+    connector.render.names.period_label ('2022-01-31' -> 'Tháng 01/2022', '2022-02-15' -> 'Hạn 15/02/2022')."""
+    return period_label(period, due)
 
 
 def status_of(due: date | None, submitted_at: datetime | None, as_of: date, due_soon_days: int = 7) -> Status:
@@ -228,9 +228,22 @@ def status_of(due: date | None, submitted_at: datetime | None, as_of: date, due_
 
 
 def _task_titles(plan: Plan) -> dict[int, str]:
-    titles = {t.number: nfc(t.title) for t in plan.tasks}
+    titles = {t.number: short_title(t, TITLE_MAX) for t in plan.tasks}
     titles.setdefault(0, ANNUAL_REPORT_TITLE)
     return titles
+
+
+def judge_ongoing(row: RegisterRow, start: date | None, reports: list[RegisterRow], as_of: date) -> RegisterRow:
+    """An ongoing ("thường xuyên") task has no deadline of its own: the yearly report tells how it went. Before
+    its start it is not due; while the plan runs it is in progress (files filed for it are kept as evidence);
+    once the unit's last yearly report is due, it takes that report's status and submission time."""
+    if start is not None and as_of < start:
+        return row.model_copy(update={"status": Status.NOT_DUE})
+    dated = [r for r in reports if r.due]
+    last = max(dated, key=lambda r: r.due) if dated else None
+    if last is not None and as_of > last.due:
+        return row.model_copy(update={"status": last.status, "submitted_at": last.submitted_at})
+    return row.model_copy(update={"status": Status.IN_PROGRESS})
 
 
 # --- computation -------------------------------------------------------------------------------
@@ -355,8 +368,11 @@ def compute_register(
     unassigned += credit_loose(loose, obligations, filed, gone, as_of_end)
 
     rows: list[RegisterRow] = []
+    ongoing: list[tuple[int, date | None]] = []  # (index in rows, start) of ongoing obligations
     for ob in obligations:
         key = ob.key
+        if ob.kind == MilestoneKind.ONGOING:
+            ongoing.append((len(rows), ob.start))
         row_files = sorted(filed.get(key, ()), key=lambda x: x.path) + gone.get(key, [])
         old = previous_rows.get(key)
         submitted_at = None
@@ -382,6 +398,12 @@ def compute_register(
             removed=bool(submitted_at) and all(x.removed for x in row_files),
             ident=ob.ident,
         ))
+    reports: dict[str, list[RegisterRow]] = {}
+    for row in rows:
+        if row.task == 0:
+            reports.setdefault(row.unit, []).append(row)
+    for i, start in ongoing:
+        rows[i] = judge_ongoing(rows[i], start, reports.get(rows[i].unit, []), as_of)
     rows.sort(key=lambda r: (unit_index.get(r.unit, len(unit_index)), r.unit, r.task, r.milestone,
                              r.due or date.max, r.period))
 
@@ -396,7 +418,8 @@ def compute_register(
             if not f.removed and "/" in f.path:
                 held.update((a, i) for a in _ancestors(f.path.rsplit("/", 1)[0]) if (i := folder_ids.get(a)))
     return Register(as_of=as_of, generated_at=now, plan_title=nfc(plan.title), plan_code=plan.code,
-                    rows=rows, unassigned=unassigned, ignored=ignored, folder_ids=dict(sorted(held.items())))
+                    rows=rows, unassigned=unassigned, ignored=ignored, folder_ids=dict(sorted(held.items())),
+                    tasks={t.number: full_title(t) for t in sorted(plan.tasks, key=lambda t: t.number)})
 
 
 def _removal_note(path: str, old_ids: Mapping[str, str], folder_ids: Mapping[str, str | None] | None,
@@ -537,6 +560,7 @@ def register_to_json(reg: Register) -> dict:
         "unassigned": [_file_json(f) | {"unit": f.unit, "reason": f.reason} for f in reg.unassigned],
         "ignored": [{"path": i.path, "reason": i.reason} for i in reg.ignored],
         "folder_ids": reg.folder_ids,
+        "tasks": {str(n): title for n, title in reg.tasks.items()},
     }
 
 
@@ -568,6 +592,7 @@ def register_from_json(data: dict) -> Register:
                     for f in data.get("unassigned", [])],
         ignored=[IgnoredFile(**i) for i in data.get("ignored", [])],
         folder_ids=data.get("folder_ids") or {},
+        tasks=data.get("tasks") or {},
     )
 
 

@@ -33,12 +33,12 @@ PRODID = "-//plan-connector//vi"
 DTSTAMP = "20200101T000000Z"  # fixed: an unchanged item must render byte-identically
 PLAN_PROPERTY = "X-PLAN-CONNECTOR-PLAN"
 HASH_PROPERTY = "X-PLAN-CONNECTOR-HASH"
-MAX_LISTED_UNITS = 10  # beyond this, descriptions say "N đơn vị" and link the plan root
+MAX_LISTED_UNITS = 10  # beyond this, descriptions say "N đơn vị" rather than the names
 
 COLORS = {"deadlines": "#C0392B", "overview": "#1F6FB2", "unit": "#2E8B57"}
 # Where folder_url("") gives no link (Nextcloud: units cannot open the plan's root), say where to look.
-UNIT_FOLDER_HINT = ("Thư mục nộp báo cáo: thư mục mang tên đơn vị trong mục Tệp (Files); "
-                    "liên kết có trong danh sách nhiệm vụ của đơn vị")
+UNIT_FOLDER_HINT = ("Thư mục nộp báo cáo: thư mục của đơn vị trong ứng dụng Tệp (Files); "
+                    "liên kết có trong danh sách việc của đơn vị")
 TASK_LISTS = ("per_unit", "shared")  # [sync] task_lists
 SHARED_TASKS_SLUG = "nhiem-vu-cac-don-vi"  # pc-<code>-nhiem-vu-cac-don-vi: the "shared" layout's one task list
 
@@ -166,24 +166,20 @@ def _due_summary(dues: Sequence[date]) -> str:
     return f"{_dmy(dues[0])} … {_dmy(dues[-1])} ({len(dues)} kỳ)"
 
 
-def _folder_links(obs: Sequence[Obligation], unit_by_id: Mapping[str, Unit], options: RenderOptions) -> list[str]:
-    """Upload-folder links for an event: one per unit (its period folder, or its task folder when
-    the milestone has several periods), or the plan root for many units."""
-    if options.folder_url is None or not obs:
+def _upload_place(obs: Sequence[Obligation], unit_by_id: Mapping[str, Unit], options: RenderOptions) -> list[str]:
+    """Where to upload, for an event everyone shares: one place, never a link per unit. The folder of the one
+    unit that owes it (its period folder, or its task folder when it has several periods), else the plan's
+    root where people can open it, else where each unit finds its own folder."""
+    if options.folder_url is None:
         return []
-    by_unit: dict[str, list[Obligation]] = {}
-    for ob in obs:
-        by_unit.setdefault(ob.unit, []).append(ob)
-    if len(by_unit) > MAX_LISTED_UNITS:
-        root = options.folder_url("")
-        return [f"Thư mục nộp báo cáo: {root}" if root else UNIT_FOLDER_HINT]
-    links = []
-    for unit_id, unit_obs in by_unit.items():
-        folder = unit_obs[0].folder if len(unit_obs) == 1 else unit_obs[0].folder.rsplit("/", 1)[0]
+    units = list(dict.fromkeys(ob.unit for ob in obs))
+    if len(units) == 1:
+        folder = obs[0].folder if len(obs) == 1 else obs[0].folder.rsplit("/", 1)[0]
         url = options.folder_url(folder)
         if url:
-            links.append(f"- {unit_by_id[unit_id].name}: {url}")
-    return ["Thư mục nộp báo cáo:", *links] if links else []
+            return [f"Thư mục nộp báo cáo của {unit_by_id[units[0]].name}: {url}"]
+    root = options.folder_url("")
+    return [f"Thư mục nộp báo cáo: {root}" if root else UNIT_FOLDER_HINT]
 
 
 # --- components ------------------------------------------------------------------------------
@@ -243,7 +239,8 @@ def _milestone_event(plan: Plan, task: Task, index: int, milestone: Milestone, o
     if not dues:
         return None
     code = names.plan_code(plan)
-    mark = f" (mốc {index})" if len(task.milestones) > 1 else ""
+    several = len(task.milestones) > 1
+    mark = f" (mốc {index})" if several else ""
     summary = f"Hạn NV {task.number}{mark}: {names.short_title(task, 80)}"
     if milestone.kind in RECURRING_KINDS:
         last_year = horizon(plan, dues[0].year)
@@ -253,12 +250,13 @@ def _milestone_event(plan: Plan, task: Task, index: int, milestone: Milestone, o
     else:
         recurrence = []
     owing = [unit_by_id[u] for u in dict.fromkeys(ob.unit for ob in obs)]
-    description = [names.nfc(task.text), "", f"Thời hạn: {milestone.phrase}", f"Hạn: {_due_summary(dues)}",
-                   *_responsible(task, owing)]
+    description = [f"Kế hoạch: {names.nfc(plan.title)}", f"Nhiệm vụ {task.number}: {names.full_title(task)}",
+                   (f"Mốc {index}/{len(task.milestones)}: " if several else "Thời hạn: ") + milestone.phrase,
+                   f"Hạn: {_due_summary(dues)}", *_responsible(task, owing)]
     if milestone.needs_review:
         reasons = "; ".join(milestone.flags) or "cách hiểu thời hạn chưa chắc chắn"
         description.append(f"Cần rà soát thời hạn: {reasons}")
-    description += _folder_links(obs, unit_by_id, options)
+    description += [*_upload_place(obs, unit_by_id, options), "", f"Nội dung: {names.nfc(task.text)}"]
     component = _event(names.event_uid(plan, task.number, index), code, summary, description,
                        [names.plan_label(plan), "Hạn nhiệm vụ"], dues[0], recurrence, options)
     return _item(names.calendar_slug(plan, "deadlines"), names.event_uid(plan, task.number, index), component)
@@ -271,8 +269,9 @@ def _report_event(plan: Plan, units: Sequence[Unit], options: RenderOptions) -> 
     month, day = plan.annual_report_due
     label = names.plan_label(plan)
     rule = f"FREQ=YEARLY;BYMONTH={month};BYMONTHDAY={day};UNTIL={dues[-1].year:04d}1231"
-    description = [f"Các đơn vị báo cáo kết quả thực hiện {label} hằng năm, gồm cả các nhiệm vụ thực hiện "
-                   "thường xuyên.", "", f"Hạn: {day:02d}/{month:02d} hằng năm, từ {dues[0].year} đến {dues[-1].year}",
+    description = [f"Kế hoạch: {names.nfc(plan.title)}",
+                   f"Các đơn vị báo cáo kết quả thực hiện {label} hằng năm, gồm cả các nhiệm vụ thực hiện "
+                   "thường xuyên.", f"Hạn: {day:02d}/{month:02d} hằng năm, từ {dues[0].year} đến {dues[-1].year}",
                    f"Các đơn vị: {_join_names(units)}"]
     if options.folder_url is not None:
         root = options.folder_url("")
@@ -336,8 +335,10 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
         done, total, latest = _progress(task_obs, completions)
         parent = names.overview_task_uid(plan, task.number)
         # The parent carries no dates, so moving one milestone changes only that milestone's items.
-        description = [names.nfc(task.text), "", "Thời hạn: " + "; ".join(m.phrase for m in task.milestones),
-                       *(_responsible(task, []) if (task.lead or task.cooperating) else []), f"Đã nộp: {done}/{total}"]
+        description = [f"Nhiệm vụ {task.number}: {names.full_title(task)}",
+                       "Thời hạn: " + "; ".join(m.phrase for m in task.milestones),
+                       *(_responsible(task, []) if (task.lead or task.cooperating) else []), f"Đã nộp: {done}/{total}",
+                       "", f"Nội dung: {names.nfc(task.text)}"]
         items.append(overview_todo(parent, f"NV {task.number} – {names.short_title(task, 80)}", description,
                                    _status_lines(done, total, latest, options.tz), ["CATEGORIES:" + escape_text(label)]))
 
@@ -365,34 +366,40 @@ def shared_tasks_slug(plan: Plan) -> str:
 
 def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mapping[int, Task],
                 completions: Mapping[str, datetime], options: RenderOptions,
-                heads: dict[tuple[int, int], tuple[str, str, str]], *, shared: bool = False) -> list[DesiredItem]:
+                heads: dict[tuple[int, int], tuple], *, shared: bool = False) -> list[DesiredItem]:
     """One unit's to-dos: in its own task list, or (shared) in the plan's one list, tagged with the unit."""
     code, label = names.plan_code(plan), names.plan_label(plan)
     cal = shared_tasks_slug(plan) if shared else names.calendar_slug(plan, "unit", unit)
     tag = f"[{names.nfc(unit.name)}] " if shared else ""
     categories = "CATEGORIES:" + ",".join(escape_text(c) for c in ([label, unit.name] if shared else [label]))
+    report_due = f"{plan.annual_report_due[1]:02d}/{plan.annual_report_due[0]:02d}"
     items = []
     for ob in obs:
         head = heads.get((ob.task, ob.milestone))
         if head is None:  # computed once per milestone, shared by every unit
             if ob.task == 0:
                 text = f"Báo cáo kết quả thực hiện {label} trong năm, gồm cả các nhiệm vụ thực hiện thường xuyên."
-                head = (names.REPORT_FOLDER, text, f"Thời hạn: định kỳ hằng năm (ngày {plan.annual_report_due[1]:02d}/"
-                                                  f"{plan.annual_report_due[0]:02d})")
+                head = (names.REPORT_FOLDER, [text], f"Thời hạn: định kỳ hằng năm (ngày {report_due})", [])
             else:
                 task = tasks[ob.task]
-                head = (f"NV {task.number} – {names.short_title(task, 80)}", names.nfc(task.text),
-                        f"Thời hạn: {task.milestones[ob.milestone - 1].phrase}")
+                phrase = task.milestones[ob.milestone - 1].phrase
+                lines = [f"Nhiệm vụ {task.number}: {names.full_title(task)}", f"Kế hoạch: {names.nfc(plan.title)}"]
+                tail = ["", f"Nội dung: {names.nfc(task.text)}"]
+                head = (f"NV {task.number} – {names.short_title(task, 80)}", lines, f"Thời hạn: {phrase}", tail)
             heads[(ob.task, ob.milestone)] = head
-        title, text, phrase = head
-        period_name = ob.folder.rsplit("/", 1)[-1]
-        description = [text, "", phrase]
+        title, lines, phrase, tail = head
+        period_name = names.period_label(ob.period, ob.due)
+        description = [*lines, phrase]
         if ob.due:
             description.append(f"Hạn nộp: {_dmy(ob.due)}")
+        elif ob.kind == MilestoneKind.ONGOING:
+            description.append(f"Thực hiện thường xuyên: báo cáo kết quả trong báo cáo hằng năm (hạn {report_due} "
+                               "hằng năm)")
         description.append(f"Thư mục nộp báo cáo: {ob.folder}")
         url = options.folder_url(ob.folder) if options.folder_url else None
         if url:
             description.append(f"Liên kết: {url}")
+        description += tail
         uid = names.todo_uid(plan, ob)
         lines = ["BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
                  f"SUMMARY:{escape_text(f'{tag}{title} ({period_name})')}",
@@ -482,7 +489,7 @@ def build_desired(plan: Plan, units: Sequence[Unit], obligations: Sequence[Oblig
     if report is not None:
         items.append(report)
     items += _overview_items(plan, obs_by_milestone, completions, options)
-    heads: dict[tuple[int, int], tuple[str, str, str]] = {}
+    heads: dict[tuple[int, int], tuple] = {}
     for unit in units:
         items += _unit_todos(plan, unit, obs_by_unit.get(unit.id, []), tasks, completions, options, heads,
                              shared=task_lists == "shared")

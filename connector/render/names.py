@@ -99,13 +99,61 @@ def safe_segment(text: str, rules: NameRules = DEFAULT_RULES) -> str:
     return text
 
 
+# --- titles ----------------------------------------------------------------------------------
+
+ELLIPSIS = "…"
+_CLAUSE_END = re.compile(r"\s*(?:[(;:\n]|\.\s|\.$)")
+# Where a Vietnamese title may be cut: before punctuation, a linking word or a document's name. A word of
+# several syllables ("triển khai", "sinh hoạt") is never split there, as it would be at any space.
+_LINKS = ("gắn với", "đối với", "nhất là", "thông qua", "cũng như", "đồng thời", "trên cơ sở", "và", "để", "theo",
+          "của", "về", "trong", "với", "nhằm", "cho", "tại", "bằng", "thuộc", "hoặc", "nhưng", "kể cả", "bao gồm")
+_DOCUMENTS = ("Kết luận", "Nghị quyết", "Kế hoạch", "Chỉ thị", "Quy định", "Nghị định", "Quyết định", "Thông tư",
+              "Luật", "Chương trình", "Hướng dẫn", "Đề án", "Công văn", "Thông báo", "Quy chế")
+_BREAK = re.compile(r"\s*[,;:–]\s|\s(?=(?:" + "|".join(_LINKS) + r")\s)|\s(?=(?:năm|nhiệm kỳ|giai đoạn) \d)"
+                    r"|(?P<doc>\s)(?=(?:" + "|".join(_DOCUMENTS) + r")\b)")
+# "tiếp theo", "dành cho", "giao cho" ...: the word before makes one word with the linking word.
+_BOUND_BEFORE = {"tiếp", "dành", "giao", "cùng", "kèm", "đi", "trở", "đối", "gắn", "không"}
+_NO_DOCUMENT_AFTER = {w for w in _LINKS if " " not in w} | {"số", "các", "những"}  # "gắn với" | "Quy định …" is no cut
+
+
+def full_title(task: Task) -> str:
+    """The task's title in full. The importer keeps about 60 characters, cut at any space; when that title is
+    the start of the task's text, the text's whole first clause (to ";", ":", "(" or the sentence's end)."""
+    title = _SPACES.sub(" ", nfc(task.title or "")).strip().rstrip(ELLIPSIS).strip()
+    text = _SPACES.sub(" ", nfc(task.text or "")).strip()
+    if not title:
+        return _CLAUSE_END.split(re.sub(r"^[-–+•]\s*", "", text), maxsplit=1)[0].strip(" ,.;:–-")
+    at = text.casefold().find(title.casefold())
+    if 0 <= at <= 40 and not _CLAUSE_END.match(rest := text[at + len(title):]):
+        end = _CLAUSE_END.search(rest)
+        title += rest[:end.start()] if end else rest
+    return title.rstrip(" ,.;:–-")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text cut to at most `limit` characters at a phrase boundary (punctuation, a linking word such as "và",
+    "để", "theo", before a year or a document's name) past a third of `limit`, else at a space; marked with "…"."""
+    text = _SPACES.sub(" ", nfc(text)).strip()
+    if len(text) <= limit:
+        return text
+    room = limit - len(ELLIPSIS)
+    cuts = []
+    for m in _BREAK.finditer(text[:room + 40]):
+        before = text[:m.start()].rsplit(" ", 1)[-1]
+        if not limit // 3 <= m.start() <= room or before.casefold() in _BOUND_BEFORE:
+            continue
+        if m.group("doc") and (not before[-1:].islower() or before.casefold() in _NO_DOCUMENT_AFTER):
+            continue  # "Ban Chấp hành" | "Trung ương", "gắn với" | "Quy định số …"
+        cuts.append(m.start())
+    cut = max(cuts) if cuts else text.rfind(" ", 0, room + 1)
+    if cut < limit // 3:
+        cut = room
+    return text[:cut].rstrip(" ,;:.–-") + ELLIPSIS
+
+
 def short_title(task: Task, limit: int = 60) -> str:
-    """The task's title (else text), cut at a word boundary to at most `limit` characters."""
-    title = _SPACES.sub(" ", nfc(task.title or task.text)).strip()
-    if len(title) > limit:
-        cut = title[:limit + 1].rsplit(" ", 1)[0] if " " in title[:limit + 1] else title[:limit]
-        title = cut[:limit]
-    return title.rstrip(" ,;:.–-")
+    """The task's full title (`full_title`, else its text) shortened to at most `limit` characters (`shorten`)."""
+    return shorten(full_title(task) or task.text, limit)
 
 
 # --- folders ---------------------------------------------------------------------------------
@@ -130,27 +178,45 @@ def _is_month_end(d: date) -> bool:
     return d.day == calendar.monthrange(d.year, d.month)[1]
 
 
+_PERIOD = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]|\d\d)(?:-(\d\d))?)?$")
+
+
+def period_label(period: str, due: date | None = None) -> str:
+    """The one label of an obligation's period, used by the register, the to-dos and (with "-" for "/") the
+    folders: '2022' → "Năm 2022", '2022-H1' → "6 tháng đầu năm 2022", '2022-Q3' → "Quý III/2022",
+    '2022-02' → "Tháng 02/2022", a one-off date → "Tháng 02/2022" on a month's last day, else "Hạn 15/02/2022",
+    'ongoing' → "Thường xuyên"; any other period → "Hạn <due>" (or "Chưa rõ hạn")."""
+    if period == "ongoing":
+        return "Thường xuyên"
+    m = _PERIOD.match(period)
+    if m is None:
+        return f"Hạn {due.strftime('%d/%m/%Y')}" if due else "Chưa rõ hạn"
+    year, part, day = m.groups()
+    if part is None:
+        return f"Năm {year}"
+    if part[0] == "H":
+        return f"6 tháng {'đầu' if part == 'H1' else 'cuối'} năm {year}"
+    if part[0] == "Q":
+        return f"Quý {_ROMAN[int(part[1])]}/{year}"
+    if day is not None:
+        one = date(int(year), int(part), int(day))
+        return f"Tháng {part}/{year}" if _is_month_end(one) else f"Hạn {one.strftime('%d/%m/%Y')}"
+    return f"Tháng {part}/{year}"
+
+
 def period_folder(kind: str, period: str, due: date | None) -> str:
-    """Folder for one period, e.g. "Tháng 02-2022", "Năm 2022", "Quý I-2022", "Thường xuyên".
+    """Folder for one period: its `period_label` with "-" for "/", e.g. "Tháng 02-2022", "Hạn 15-02-2022",
+    "Năm 2022", "Quý I-2022", "Thường xuyên".
 
     `kind` is a MilestoneKind value or "report" (the plan's yearly report).
     """
     kind = str(kind)
     if kind == "once":
-        if due is None:
-            return "Chưa rõ hạn"
-        return f"Tháng {due.month:02d}-{due.year}" if _is_month_end(due) else f"Hạn {_dmy(due)}"
+        return period_label(due.isoformat(), due).replace("/", "-") if due else "Chưa rõ hạn"
     if kind in ("yearly", "term", "report"):
         return f"Năm {period[:4]}"
-    if kind == "half_yearly":
-        half = "đầu" if period.endswith("H1") else "cuối"
-        return f"6 tháng {half} năm {period[:4]}"
-    if kind == "quarterly":
-        return f"Quý {_ROMAN[int(period[-1])]}-{period[:4]}"
-    if kind == "monthly":
-        return f"Tháng {period[5:7]}-{period[:4]}"
-    if kind == "ongoing":
-        return "Thường xuyên"
+    if kind in ("half_yearly", "quarterly", "monthly", "ongoing"):
+        return period_label(period, due).replace("/", "-")
     return f"Hạn {_dmy(due)}" if due else "Chưa rõ hạn"
 
 
