@@ -277,3 +277,30 @@ def test_the_demo_sized_register_prints_quickly(tmp_path):
     chromium("--no-pdf-header-footer", f"--print-to-pdf={tmp_path / 'r.pdf'}", page.as_uri(),
              profile=tmp_path / "profile", timeout=30)
     assert (datetime.now() - started).total_seconds() < 10
+
+
+# --- the demo's summary --------------------------------------------------------------------------------
+
+@pytest.mark.server
+def test_the_demos_first_run_says_what_it_wrote_once_and_the_second_writes_nothing(tmp_path, capsys):
+    from argparse import Namespace
+
+    from connector import demo
+
+    args = Namespace(data_dir=str(tmp_path / "data"), out=None, json=False)
+    assert demo.run(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("writes") == 1 and "0 created" not in out, out  # one count, not three
+    total = int(re.search(r"^total writes this run: (\d+); HTTP requests: \d+$", out, re.M).group(1))
+    parts = re.search(r"^this run: (.*)$", out, re.M).group(1)
+    numbers = dict((what, int(n)) for n, what in re.findall(r"(\d+) ([^,]+)", parts))
+    assert sum(numbers.values()) == total > 700
+    assert numbers["calendar items created"] > 300 and numbers["folders created"] > 400
+    assert numbers["sample reports filed"] == 7 and numbers["register files uploaded"] == 4
+    assert "Đang thực hiện" in out  # the register's table has every status
+
+    assert demo.run(Namespace(data_dir=str(tmp_path / "data"), out=None, json=True)) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["writes"] == 0 and again["counts"]["in_progress"] > 0
+    assert demo.run(args) == 0
+    assert "total writes this run: 0;" in capsys.readouterr().out
