@@ -146,7 +146,13 @@ table.list td{display:block;border:none;padding:1px 6px}
 table.list td.num{text-align:left}
 table.list td[data-l]::before{content:attr(data-l) ": ";color:var(--muted)}
 table.list td:empty{display:none}
-table.list td[data-l="Kỳ"],table.list td[data-l="Hạn"]{display:inline-block}
+table.list td[data-l="Kỳ"],table.list td[data-l="Hạn"],.units td:nth-child(2),.units td:nth-child(3){display:inline-block}
+.units td:nth-child(1)::before{content:"Nhiệm vụ: ";color:var(--muted)}
+.units td:nth-child(2)::before{content:"Kỳ: ";color:var(--muted)}
+.units td:nth-child(3)::before{content:"Hạn: ";color:var(--muted)}
+.units td:nth-child(4)::before{content:"Tình trạng: ";color:var(--muted)}
+.units td:nth-child(5)::before{content:"Nộp lúc: ";color:var(--muted)}
+.units td:nth-child(6)::before{content:"Thư mục: ";color:var(--muted)}
 footer{padding:0 12px 20px}
 }
 @page{size:A4 landscape;margin:10mm}
@@ -249,6 +255,7 @@ class _Page:
         overdue = {u: sum(1 for r in rows if r.status == Status.OVERDUE) for u, rows in self.by_unit.items()}
         self.overdue = overdue
         self.units = sorted(self.by_unit, key=lambda u: (-overdue[u], _natural(self.names[u]), u))
+        self._shorts: dict[tuple[int, int], str] = {}
 
     def task_name(self, task: int) -> str:
         return self.titles.get(0, "Báo cáo hằng năm") if task == 0 else f"Nhiệm vụ {task}: {self.titles.get(task, '')}"
@@ -280,8 +287,8 @@ class _Page:
         if any(r.removed for r in rows):
             text += " (có tệp đã nộp nay bị xoá)"
         classes = f"cell st-{worst.value} {_present(rows)[3:]}" + (" removed" if any(r.removed for r in rows) else "")
-        return (f'<td class="{classes}" data-t="t{task}" data-status="{worst.value}" title="{_e(text)}">'
-                f'<a href="#dv-{uid}" aria-label="{_e(text)}">{SYMBOLS[worst]}{many}</a></td>')
+        return (f'<td class="{classes}" data-t="t{task}" data-status="{worst.value}">'
+                f'<a href="#dv-{uid}" title="{_e(text)}">{SYMBOLS[worst]}{many}</a></td>')
 
     def key(self) -> str:
         items = "".join(f'<li><span class="sw st-{s.value}">{SYMBOLS[s]}</span>{_e(STATUS_LABELS_VI[s])}</li>'
@@ -330,7 +337,10 @@ class _Page:
         return "@supports selector(:has(*)){\n" + "\n".join(out) + "\n}"
 
     def _short(self, task: int, limit: int) -> str:
-        return shorten(self.titles.get(task, "") if task else "Báo cáo hằng năm", limit)
+        key = (task, limit)
+        if key not in self._shorts:
+            self._shorts[key] = shorten(self.titles.get(task, "") if task else "Báo cáo hằng năm", limit)
+        return self._shorts[key]
 
     # -- the lists --------------------------------------------------------------------------------
     def task_list(self) -> str:
@@ -351,27 +361,30 @@ class _Page:
                        f'<p class="periods">{units} đơn vị · Kỳ: {_e("; ".join(listed))}</p></details>')
         return f'<div class="tasks">{"".join(out)}</div>'
 
-    def _row_cells(self, r: RegisterRow, *, unit: bool, task: bool, days: bool = False) -> str:
-        cells = []
-        if unit:
-            cells.append(f'<td data-l="Đơn vị">{_e(r.unit_name)}</td>')
-        if task:
-            cells.append(f'<td data-l="Nhiệm vụ"><b>{_task_short(r.task)}</b> {_e(self.titles.get(r.task, ""))}</td>')
-        cells.append(f'<td data-l="Kỳ">{_e(period_label_vi(r.period, r.due))}</td>')
-        cells.append(f'<td data-l="Hạn">{_dmy(self.due(r) if days else r.due)}</td>')
+    def _row_cells(self, r: RegisterRow, *, unit: bool, days: bool = False, labels: bool = True) -> str:
+        """A row of a list: its cells carry their column's name for the phone layout (`labels`; the units'
+        details, 1 000+ rows, name theirs in CSS instead)."""
+        def td(label: str, content: str, cls: str = "") -> str:
+            attrs = (f' class="{cls}"' if cls else "") + (f' data-l="{label}"' if labels else "")
+            return f"<td{attrs}>{content}</td>"
+
+        cells = [td("Đơn vị", _e(r.unit_name))] if unit else []
+        cells.append(td("Nhiệm vụ", f"<b>{_task_short(r.task)}</b> {_e(self._short(r.task, 60))}"))
+        cells.append(td("Kỳ", _e(period_label_vi(r.period, r.due))))
+        cells.append(td("Hạn", _dmy(self.due(r) if days else r.due)))
         if days:
             due = self.due(r)
-            cells.append(f'<td class="num" data-l="Số ngày quá hạn">{(self.reg.as_of - due).days if due else ""}</td>')
+            cells.append(td("Số ngày quá hạn", str((self.reg.as_of - due).days) if due else "", "num"))
         else:
             note = ""
             if r.period == "ongoing" and (rep := self.reg.judging_report(r)) is not None:
                 note = f'<br><span class="muted">theo báo cáo hằng năm {_e(rep.period)}</span>'
             removed = '<br><span class="muted">tệp đã nộp nay bị xoá</span>' if r.removed else ""
-            cells.append(f'<td data-l="Tình trạng">{_pill(r.status)}{note}{removed}</td>')
-            cells.append(f'<td data-l="Nộp lúc">{_when(r.submitted_at)}</td>')
+            cells.append(td("Tình trạng", f"{_pill(r.status)}{note}{removed}"))
+            cells.append(td("Nộp lúc", _when(r.submitted_at)))
         url = _row_url(r, self.folder_url)
         folder = _link(url, "Mở thư mục") if url and url.startswith(("https://", "http://")) else _e(r.folder)
-        cells.append(f'<td data-l="Thư mục">{folder}</td>')
+        cells.append(td("Thư mục", folder))
         return "".join(cells)
 
     def due(self, r: RegisterRow) -> date | None:
@@ -386,7 +399,7 @@ class _Page:
         if not rows:
             return '<p class="empty-note">Không có việc nào quá hạn.</p>'
         body = "".join(f'<tr data-u="{self.ids[r.unit]}" data-t="t{r.task}" data-s="{r.status.value}">'
-                       f'{self._row_cells(r, unit=True, task=True, days=True)}</tr>' for r in rows)
+                       f'{self._row_cells(r, unit=True, days=True)}</tr>' for r in rows)
         return ('<table class="list"><thead><tr><th>Đơn vị</th><th>Nhiệm vụ</th><th>Kỳ</th><th>Hạn</th>'
                 f"<th>Số ngày quá hạn</th><th>Thư mục nộp</th></tr></thead><tbody>{body}</tbody></table>")
 
@@ -395,7 +408,7 @@ class _Page:
         for u in self.units:
             rows = sorted(self.by_unit[u], key=lambda r: (r.task, r.milestone, r.due or date.max, r.period))
             uid = self.ids[u]
-            body = "".join(f'<tr data-t="t{r.task}" data-s="{r.status.value}">{self._row_cells(r, unit=False, task=True)}'
+            body = "".join(f'<tr data-t="t{r.task}" data-s="{r.status.value}">{self._row_cells(r, unit=False, labels=False)}'
                            "</tr>" for r in rows)
             folder = rows[0].folder.split("/", 1)[0] if rows else ""
             url = self.folder_url(folder) if self.folder_url and folder else None
