@@ -174,9 +174,18 @@ def test_timeout_is_unreachable_with_host_seconds_method_and_path(http):
 @responses.activate
 def test_refused_connection_is_unreachable(http):
     responses.add("GET", FILE_URL, body=requests.ConnectionError("refused"))
-    with pytest.raises(UnreachableError, match=r"cannot reach 127.0.0.1:8080: connection refused or dropped during GET"):
+    with pytest.raises(UnreachableError, match=r"cannot reach 127.0.0.1:8080: connection dropped during GET"):
         http.request("GET", FILE_URL)
     assert len(responses.calls) == 2
+
+
+def test_unreachable_names_the_real_cause_dns_or_refused():
+    """A typo in the host name reads as DNS, a server that is down as refused: not one vague line for both."""
+    client = HttpClient(make_session("u", "p"), backoff=0)
+    with pytest.raises(UnreachableError, match=r"no-such-host\.invalid: the host name does not resolve \(DNS\)"):
+        client.request("GET", "http://no-such-host.invalid/status.php")
+    with pytest.raises(UnreachableError, match=r"connection refused: nothing listens on that port"):
+        client.request("GET", "http://127.0.0.1:9/status.php")
 
 
 def test_real_unreachable_port_gives_one_line_without_credentials():

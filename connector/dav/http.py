@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
 import threading
 import time
 import unicodedata
@@ -335,9 +336,31 @@ class HttpClient:
         elif isinstance(exc, requests.exceptions.SSLError):
             why = "TLS certificate verification failed"
         else:
-            why = "connection refused or dropped"
+            why = _connection_cause(exc)
         return UnreachableError(f"cannot reach {_host(url)}: {why} during {method} {path}",
                                 method=method, url=_strip_userinfo(url))
+
+
+def _connection_cause(exc: BaseException) -> str:
+    """What went wrong under a requests ConnectionError, in words an admin can act on."""
+    seen, text = set(), ""
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:  # the chain: requests -> urllib3 -> socket
+        seen.add(id(cur))
+        text += f" {type(cur).__name__} {cur}"
+        if isinstance(cur, socket.gaierror) or type(cur).__name__ == "NameResolutionError":
+            return "the host name does not resolve (DNS): check server.url"
+        if isinstance(cur, ConnectionRefusedError):
+            return "connection refused: nothing listens on that port (is the server up, the port right?)"
+        cur = cur.__cause__ or cur.__context__ or (cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None)
+        if cur is None and getattr(exc, "args", None):
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            cur = reason if isinstance(reason, BaseException) and id(reason) not in seen else None
+    if "Name or service not known" in text or "nodename nor servname" in text or "Failed to resolve" in text:
+        return "the host name does not resolve (DNS): check server.url"
+    if "Connection refused" in text:
+        return "connection refused: nothing listens on that port (is the server up, the port right?)"
+    return "connection dropped"
 
 
 def _tried(error: ServerError, attempts: int, waited: float) -> ServerError:
