@@ -172,11 +172,12 @@ def write_xlsx(reg: Register, directory: str | Path) -> Path:
     ws.title = "Sổ theo dõi"
     _sheet_table(ws, XLSX_HEADINGS, [], [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
     col = {h: i for i, h in enumerate(XLSX_HEADINGS, start=1)}
+    n = 1  # counted here: openpyxl's ws.max_row scans every cell, which made this loop quadratic
     for r in reg.rows:
         ws.append([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone, period_label_vi(r.period, r.due),
                    r.due, _ongoing(r) or None, r.status_label, _local_naive(r.submitted_at),
                    _present_files(r), r.folder, r.url or None, _row_note(r, reg) or None])
-        n = ws.max_row
+        n += 1
         _hyperlink(ws.cell(n, col["Liên kết"]))
         ws.cell(n, col["Hạn"]).number_format = "dd/mm/yyyy"
         ws.cell(n, col["Thời điểm nộp"]).number_format = "dd/mm/yyyy hh:mm"
@@ -184,7 +185,7 @@ def write_xlsx(reg: Register, directory: str | Path) -> Path:
         status.fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
         if r.removed:
             status.font = Font(italic=True)
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_HEADINGS))}{ws.max_row}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_HEADINGS))}{n}"
 
     status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
     by_unit = wb.create_sheet("Theo đơn vị")
