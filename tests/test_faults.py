@@ -14,9 +14,7 @@ sits behind a proxy with the same middleware.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import random
@@ -34,7 +32,7 @@ from icalendar import Calendar
 
 from connector.embedded import EmbeddedServers
 from tests.dav_faults import Faults, Rule, WsgiServer, proxy_app, quiet_cuts
-from tests.helpers import free_port
+from tests.helpers import free_port, run_cli as cli
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,18 +47,6 @@ def _units(*ids: int) -> list[dict]:
 
 
 BEFORE, AFTER = _units(1, 2), _units(1, 3)  # cb-2 leaves, cb-3 arrives
-
-
-def cli(*argv) -> tuple[int, str, str]:
-    from connector.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue(), err.getvalue()
 
 
 class Site:
