@@ -161,6 +161,8 @@ class CalDAVClient:
             if not deleted and rt.find(dx.clark("c:calendar")) is None:
                 continue
             href = canonical_href(self.home_url, r.href).rstrip("/") + "/"
+            if item_key(href).rstrip("/").rsplit("/", 1)[0] != item_key(self.home_url).rstrip("/"):
+                continue  # not a collection of this home (another account's, or elsewhere): never ours to touch
             name = r.href.rstrip("/").rsplit("/", 1)[-1]
             comps = r.props.get(dx.clark("c:supported-calendar-component-set"))
             components = frozenset(c.get("name", "").upper() for c in comps) if comps is not None else frozenset()
