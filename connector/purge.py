@@ -34,6 +34,19 @@ def _fatal(exc: Exception) -> bool:
     return isinstance(exc, (AuthError, UnreachableError))
 
 
+def _remove(report: PurgeReport, what: str, action, dry_run: bool) -> bool:
+    """Run one removal (not in a dry run); a failure is one line in `report.failed`, a fatal one stops all."""
+    try:
+        if not dry_run:
+            action()
+        return True
+    except ServerError as exc:
+        if _fatal(exc):
+            raise
+        report.failed.append(f"{what}: {exc}")
+        return False
+
+
 def purge(job, calendar_slugs: set[str], *, dry_run: bool) -> PurgeReport:
     """Remove the plan's calendars, items, empty folders, register files and shares (see module doc)."""
     report = PurgeReport()
@@ -84,14 +97,9 @@ def _purge_folders(job, entries, dry_run: bool, report: PurgeReport) -> set[str]
     reports = []
     for e in files:
         if e.path.rsplit("/", 1)[0] == register_dir and e.name in REGISTER_FILES:
-            try:
-                if not dry_run:
-                    job.webdav.delete(f"{job.root}/{e.path}")
+            if _remove(report, f"register file {e.path}", lambda p=e.path: job.webdav.delete(f"{job.root}/{p}"), dry_run):
                 report.removed.append(f"register file {e.path}")
-            except ServerError as exc:
-                if _fatal(exc):
-                    raise
-                report.failed.append(f"register file {e.path}: {exc}")
+            else:
                 reports.append(e)
         else:
             reports.append(e)
@@ -103,14 +111,8 @@ def _purge_folders(job, entries, dry_run: bool, report: PurgeReport) -> set[str]
     if not entries:
         return set()
     if keep == {""}:  # no report anywhere: the whole tree goes in one request
-        try:
-            if not dry_run:
-                job.webdav.delete(job.root)
+        if _remove(report, f"folder {job.root}", lambda: job.webdav.delete(job.root), dry_run):
             report.removed.append(f"folder {job.root} ({sum(e.is_dir for e in entries)} empty folders)")
-        except ServerError as exc:
-            if _fatal(exc):
-                raise
-            report.failed.append(f"folder {job.root}: {exc}")
         return set()
     dirs = sorted((e.path for e in entries if e.is_dir), key=lambda p: (-p.count("/"), p))
     removed: set[str] = set()
@@ -120,14 +122,9 @@ def _purge_folders(job, entries, dry_run: bool, report: PurgeReport) -> set[str]
         parent = path.rsplit("/", 1)[0] if "/" in path else None
         if parent is not None and parent not in keep:
             continue  # removed with its parent, in one request
-        try:
-            if not dry_run:
-                job.webdav.delete(f"{job.root}/{path}")
+        if _remove(report, f"folder {path}", lambda p=path: job.webdav.delete(f"{job.root}/{p}"), dry_run):
             removed.add(path)
-        except ServerError as exc:
-            if _fatal(exc):
-                raise
-            report.failed.append(f"folder {path}: {exc}")
+        else:
             keep.add(path)
     # Only the top of each removed subtree is listed: its sub-folders went with it.
     report.removed += [f"empty folder {p}" for p in sorted(removed)]
@@ -152,11 +149,5 @@ def _purge_shares(job, kept_dirs: set[str], dry_run: bool, report: PurgeReport) 
     for share in existing:
         if share.id not in made:
             continue  # a person's own share or link: never touched
-        try:
-            if not dry_run:
-                job.ocs.delete_share(share.id)
+        if _remove(report, f"share {share.id} on {share.path}", lambda sid=share.id: job.ocs.delete_share(sid), dry_run):
             report.removed.append(f"share {share.path} → {share.share_with or 'link'}")
-        except ServerError as exc:
-            if _fatal(exc):
-                raise
-            report.failed.append(f"share {share.id} on {share.path}: {exc}")
