@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from connector.errors import AuthError, ServerError, UnreachableError
 from connector.render.ical import read_marker
+from connector.sync.shares import shares_under
 
 log = logging.getLogger("plan-connector.purge")
 
@@ -137,14 +138,12 @@ def _purge_shares(job, kept_dirs: set[str], dry_run: bool, report: PurgeReport) 
     made: dict = job.state.section("folder_shares")
     if not made or not kept_dirs:
         return
-    root = "/" + job.root.strip("/")
     try:
-        existing = job.ocs.shares(root, subfiles=True) + job.ocs.shares(root)
+        existing = shares_under(job.ocs, "/" + job.root.strip("/"))
     except ServerError as exc:
         if _fatal(exc):
             raise
-        if exc.status != 404:
-            report.failed.append(f"shares under {job.root}: {exc}")
+        report.failed.append(f"shares under {job.root}: {exc}")
         return
     for share in existing:
         if share.id not in made:

@@ -217,12 +217,7 @@ def sync_folder_shares(ocs: OCSClient, root: str, units: list[Unit], unit_folder
     absent = set(absent_groups)
     me = ocs.http.user
     root_path = nfc("/" + root.strip("/"))
-    try:
-        existing = ocs.shares(root_path, subfiles=True) + ocs.shares(root_path)
-    except ServerError as exc:
-        if exc.status != 404 or _fatal(exc):
-            raise
-        existing = []  # the root folder does not exist yet (a dry run before the first sync): nothing is shared
+    existing = shares_under(ocs, root_path)
     by_path: dict[str, list[Share]] = {}
     for s in existing:
         by_path.setdefault(nfc(s.path.rstrip("/")), []).append(s)
@@ -344,6 +339,32 @@ def _folder_wait_line(waiting: list[_Want], gate: RateGate, done: int) -> str:
             f"['user' => ['limit' => {suggest}, 'period' => 600]]])")
 
 
+def shares_under(ocs: OCSClient, root_path: str) -> list[Share]:
+    """Every share on the plan's root and below it (two OCS listings); [] while the root does not exist
+    (a dry run before the first sync)."""
+    try:
+        return ocs.shares(root_path, subfiles=True) + ocs.shares(root_path)
+    except ServerError as exc:
+        if exc.status != 404 or _fatal(exc):
+            raise
+        return []
+
+
+def _delete_share(ocs: OCSClient, sid: str, name: str, report: ShareReport) -> bool | None:
+    """Withdraw one share: True when deleted now, False when it was already gone (404), None when it
+    could not be (one line in report.failed)."""
+    try:
+        ocs.delete_share(sid)
+    except ServerError as exc:
+        if _fatal(exc):
+            raise
+        if exc.status != 404:
+            report.failed.append(f"withdraw share {name}: {exc}")
+            return None
+        return False
+    return True
+
+
 def _withdraw(ocs: OCSClient, existing: list[Share], root_path: str, made: dict, kept: set[str],
               ours: Callable[[Share], bool], dry_run: bool, report: ShareReport) -> None:
     """Withdraw the shares this connector made that nothing wants any more; forget those gone."""
@@ -355,14 +376,8 @@ def _withdraw(ocs: OCSClient, existing: list[Share], root_path: str, made: dict,
         if dry_run:
             report.planned.append(f"withdraw share {name}")
             continue
-        try:
-            ocs.delete_share(s.id)
-        except ServerError as exc:
-            if _fatal(exc):
-                raise
-            if exc.status != 404:
-                report.failed.append(f"withdraw share {name}: {exc}")
-                continue
+        if _delete_share(ocs, s.id, name, report) is None:
+            continue
         made.pop(s.id, None)
         report.removed.append(name)
     for sid in [sid for sid in made if sid not in listed]:
@@ -375,16 +390,12 @@ def _withdraw(ocs: OCSClient, existing: list[Share], root_path: str, made: dict,
         if dry_run:
             report.planned.append(f"withdraw share {path} → {made[sid].get('with') or 'link'}")
             continue
-        try:
-            ocs.delete_share(sid)
-        except ServerError as exc:
-            if _fatal(exc):
-                raise
-            if exc.status != 404:
-                report.failed.append(f"withdraw share {path}: {exc}")
-                continue
-        else:
-            report.removed.append(f"{path} → {made[sid].get('with') or 'link'}")
+        name = f"{path} → {made[sid].get('with') or 'link'}"
+        deleted = _delete_share(ocs, sid, path, report)
+        if deleted is None:
+            continue
+        if deleted:
+            report.removed.append(name)
         made.pop(sid)
 
 
