@@ -166,3 +166,49 @@ def from_environment() -> LiveNextcloud | None:
         raise RuntimeError(f"{ENV_URL} is set but neither PLAN_CONNECTOR_TEST_NEXTCLOUD_PASSWORD nor "
                            "PLAN_CONNECTOR_TEST_NEXTCLOUD_PASSWORD_FILE is")
     return LiveNextcloud(url, user, password)
+
+
+# -- what a user sees in their calendar app ------------------------------------------------------
+
+_D, _C = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
+_HOME_PROPS = (b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/><d:resourcetype/>'
+               b"</d:prop></d:propfind>")
+_ALL_ITEMS = b"""<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"/></c:filter>
+</c:calendar-query>"""
+
+
+def calendar_home(session: requests.Session, url: str, user: str) -> dict[str, tuple[str, str]]:
+    """name -> (displayname, "calendar" | "deleted-calendar"), as a calendar app lists the user's home."""
+    import defusedxml.ElementTree as ET
+
+    r = session.request("PROPFIND", f"{url}/remote.php/dav/calendars/{user}/", data=_HOME_PROPS,
+                        headers={"Depth": "1", "Content-Type": "application/xml"})
+    assert r.status_code == 207, r.text[:300]
+    out = {}
+    for resp in ET.fromstring(r.content).iter(f"{_D}response"):
+        rt = resp.find(f".//{_D}resourcetype")
+        kind = ("calendar" if rt is not None and rt.find(f"{_C}calendar") is not None
+                else "deleted-calendar" if rt is not None and rt.find("{http://nextcloud.com/ns}deleted-calendar") is not None
+                else None)
+        if kind:
+            name = resp.findtext(f"{_D}href").rstrip("/").rsplit("/", 1)[1]
+            out[name] = (resp.findtext(f".//{_D}displayname") or "", kind)
+    return out
+
+
+def calendars_of(session: requests.Session, url: str, user: str) -> dict[str, str]:
+    """displayname -> calendar URL of the user's live calendars."""
+    return {display: f"{url}/remote.php/dav/calendars/{user}/{name}/"
+            for name, (display, kind) in calendar_home(session, url, user).items() if kind == "calendar"}
+
+
+def components(session: requests.Session, cal_url: str, kind: str) -> list:
+    """Every VEVENT or VTODO of a calendar, as icalendar components (one calendar-query)."""
+    import defusedxml.ElementTree as ET
+    from icalendar import Calendar
+
+    r = session.request("REPORT", cal_url, data=_ALL_ITEMS, headers={"Depth": "1", "Content-Type": "application/xml"})
+    assert r.status_code == 207, r.text[:300]
+    return [c for d in ET.fromstring(r.content).iter(f"{_C}calendar-data") for c in Calendar.from_ical(d.text).walk(kind)]

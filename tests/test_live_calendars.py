@@ -12,24 +12,17 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import defusedxml.ElementTree as ET
 import pytest
-import requests
 from icalendar import Calendar
 
 from connector.dav.http import HttpClient
+from live_nextcloud import calendar_home as home_of
+from live_nextcloud import components as items_in
 
 pytestmark = [pytest.mark.nextcloud, pytest.mark.slow]
 
 SMALL_PLAN = Path(__file__).parent / "data" / "ke-hoach-chi-bo.txt"  # 4 tasks, 11 to-dos per unit
 CODE = "ke-hoach-chi-bo"
-D, C = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
-HOME_PROPS = (b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/><d:resourcetype/>'
-              b"</d:prop></d:propfind>")
-QUERY = b"""<?xml version="1.0" encoding="utf-8"?>
-<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-  <d:prop><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"/></c:filter>
-</c:calendar-query>"""
 
 
 @pytest.fixture
@@ -60,29 +53,6 @@ def dav_limit(live_nextcloud):
     finally:
         for key in changed:
             live_nextcloud.delete_app_config("dav", key)
-
-
-def home_of(session: requests.Session, url: str, user: str) -> dict[str, tuple[str, str]]:
-    """name -> (displayname, "calendar" | "deleted-calendar"), as a calendar app lists the user's home."""
-    r = session.request("PROPFIND", f"{url}/remote.php/dav/calendars/{user}/", data=HOME_PROPS,
-                        headers={"Depth": "1", "Content-Type": "application/xml"})
-    assert r.status_code == 207, r.text[:300]
-    out = {}
-    for resp in ET.fromstring(r.content).iter(f"{D}response"):
-        rt = resp.find(f".//{D}resourcetype")
-        kind = ("calendar" if rt is not None and rt.find(f"{C}calendar") is not None
-                else "deleted-calendar" if rt is not None and rt.find("{http://nextcloud.com/ns}deleted-calendar") is not None
-                else None)
-        if kind:
-            name = resp.findtext(f"{D}href").rstrip("/").rsplit("/", 1)[1]
-            out[name] = (resp.findtext(f".//{D}displayname") or "", kind)
-    return out
-
-
-def items_in(session: requests.Session, cal_url: str, kind: str) -> list:
-    r = session.request("REPORT", cal_url, data=QUERY, headers={"Depth": "1", "Content-Type": "application/xml"})
-    assert r.status_code == 207, r.text[:300]
-    return [c for d in ET.fromstring(r.content).iter(f"{C}calendar-data") for c in Calendar.from_ical(d.text).walk(kind)]
 
 
 def sync(nc_case, cfg) -> tuple[int, dict, str]:

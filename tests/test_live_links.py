@@ -23,7 +23,7 @@ from connector.commands import Job
 from connector.config import load_config
 from connector.dav.http import join_url
 from connector.register.status import DROP_RULE_VI
-from test_live_story import calendars_of, components
+from live_nextcloud import calendars_of, components
 
 pytestmark = [pytest.mark.nextcloud, pytest.mark.slow]
 

@@ -19,45 +19,9 @@ from icalendar import Calendar
 from connector.commands import Job
 from connector.config import load_config
 from connector.dav.http import join_url
+from live_nextcloud import calendars_of, components
 
 pytestmark = [pytest.mark.nextcloud, pytest.mark.slow]
-
-D = "{DAV:}"
-CALDAV_QUERY = b"""<?xml version="1.0" encoding="utf-8"?>
-<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-  <d:prop><d:getetag/><c:calendar-data/></d:prop>
-  <c:filter><c:comp-filter name="VCALENDAR"/></c:filter>
-</c:calendar-query>"""
-
-
-def calendars_of(session: requests.Session, url: str, user: str) -> dict[str, str]:
-    """displayname -> calendar URL, as the user's calendar app lists them."""
-    import defusedxml.ElementTree as ET
-
-    body = (b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
-            b"<d:prop><d:displayname/><d:resourcetype/></d:prop></d:propfind>")
-    r = session.request("PROPFIND", f"{url}/remote.php/dav/calendars/{user}/", data=body,
-                        headers={"Depth": "1", "Content-Type": "application/xml"})
-    assert r.status_code == 207, r.text[:300]
-    out = {}
-    for resp in ET.fromstring(r.content).iter(f"{D}response"):
-        rt = resp.find(f".//{D}resourcetype")
-        if rt is None or rt.find("{urn:ietf:params:xml:ns:caldav}calendar") is None:
-            continue
-        out[resp.findtext(f".//{D}displayname") or ""] = url + resp.findtext(f"{D}href")
-    return out
-
-
-def components(session: requests.Session, cal_url: str, kind: str) -> list:
-    import defusedxml.ElementTree as ET
-
-    r = session.request("REPORT", cal_url, data=CALDAV_QUERY, headers={"Depth": "1", "Content-Type": "application/xml"})
-    assert r.status_code == 207, r.text[:300]
-    out = []
-    for data in ET.fromstring(r.content).iter("{urn:ietf:params:xml:ns:caldav}calendar-data"):
-        out += Calendar.from_ical(data.text).walk(kind)
-    return out
-
 
 def test_units_see_their_deadlines_file_reports_and_get_a_true_register(nc_case):
     today = date.today()
