@@ -6,12 +6,12 @@ to-dos (VTODO per obligation): one task list per unit (layout "per_unit"), or on
 every unit, each to-do tagged with its unit in its title and CATEGORIES (layout "shared", for
 servers that limit how many calendars an account may have). A to-do's UID is the same in both.
 
-Items are written with a small serializer rather than icalendar's: ~10k VTODOs must render in
-about a second, and the output must be byte-identical run after run. It escapes TEXT values
-per RFC 5545 §3.3.11 and folds lines at 75 octets without splitting a UTF-8 sequence; the tests
-parse every item back with icalendar. All deadlines are DATE values (they never shift with time
-zones) and the only DATE-TIMEs are DTSTAMP and COMPLETED, written in UTC, so no VTIMEZONE is
-needed.
+Each item is first built as a model: its component's properties as plain values (text, dates, the
+RRULE), and the model's digest is the item's hash (`X-PLAN-CONNECTOR-HASH`). The sync compares hashes
+only, so an item is serialized (with the icalendar library, `DesiredItem.ics`) only when it is written:
+a no-op run renders nothing, a run that moves one deadline renders the items it changes. The same
+model always serializes to the same bytes. All deadlines are DATE values (they never shift with time
+zones) and the only DATE-TIMEs are DTSTAMP and COMPLETED, in UTC, so no VTIMEZONE is needed.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -30,7 +31,8 @@ from connector.render import names
 from connector.schedule import horizon, periods, report_periods
 
 PRODID = "-//plan-connector//vi"
-DTSTAMP = "20200101T000000Z"  # fixed: an unchanged item must render byte-identically
+DTSTAMP = datetime(2020, 1, 1, tzinfo=timezone.utc)  # fixed: an unchanged item must render byte-identically
+MODEL_VERSION = 2  # part of every item's hash: bump when the same model would serialize differently
 PLAN_PROPERTY = "X-PLAN-CONNECTOR-PLAN"
 HASH_PROPERTY = "X-PLAN-CONNECTOR-HASH"
 MAX_LISTED_UNITS = 10  # beyond this, descriptions say "N đơn vị" rather than the names
@@ -61,82 +63,93 @@ class DesiredCalendar(BaseModel):
     unit: str | None = None  # unit id for a unit's task list
 
 
-class DesiredItem(BaseModel):
+Prop = tuple  # (NAME, value, params): value a str, int, date, datetime, timedelta, list of str or dates
+Model = tuple  # (COMPONENT, (Prop, ...), (sub-Model, ...)): one component, before serialization
+
+
+@dataclass
+class DesiredItem:
+    """One item the server should hold: its model, and the model's digest as its hash."""
+
     calendar: str  # DesiredCalendar.slug
     uid: str
-    ics: str  # complete VCALENDAR, CRLF line endings
-    hash: str  # sha256 hex of ics without its hash line
+    model: Model
+    hash: str = ""  # sha256 hex of the model (and MODEL_VERSION): what the sync compares
+
+    def __post_init__(self) -> None:
+        if not self.hash:
+            self.hash = model_hash(self.model)
+
+    @cached_property
+    def ics(self) -> str:
+        """The complete VCALENDAR (CRLF line endings), serialized by icalendar, the hash stamped inside."""
+        return serialize(self.model, self.hash)
 
 
-# --- serializer ------------------------------------------------------------------------------
+# --- models and their serialization ----------------------------------------------------------
 
-def escape_text(value: str) -> str:
-    """A TEXT value escaped per RFC 5545 (NFC-normalized)."""
-    value = names.nfc(value).replace("\r\n", "\n").replace("\r", "\n")
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def fold(line: str) -> str:
-    """One content line folded at 75 octets (continuation lines start with a space)."""
-    raw = line.encode("utf-8")
-    if len(raw) <= 75:
-        return line
-    parts, i, limit = [], 0, 75
-    while len(raw) - i > limit:
-        j = i + limit
-        while raw[j] & 0xC0 == 0x80:  # never cut inside a UTF-8 sequence
-            j -= 1
-        parts.append(raw[i:j])
-        i, limit = j, 74
-    parts.append(raw[i:])
-    return b"\r\n ".join(parts).decode("utf-8")
+def model_hash(model: Model) -> str:
+    """sha256 hex of an item's model: equal models, equal hashes, run after run (repr of plain values)."""
+    return hashlib.sha256(repr((MODEL_VERSION, model)).encode("utf-8")).hexdigest()
 
 
-def _date(d: date) -> str:
-    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+def _text(value: str) -> str:
+    """A TEXT value as written: NFC, line breaks as \\n (icalendar escapes it per RFC 5545)."""
+    return names.nfc(value).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _utc(dt: datetime, tz: str) -> str:
+def _component(model: Model):
+    from icalendar import Alarm, Event, Todo, vRecur
+
+    name, props, subs = model
+    comp = {"VEVENT": Event, "VTODO": Todo, "VALARM": Alarm}[name]()
+    for prop, value, params in props:
+        if prop == "RRULE":
+            value = vRecur.from_ical(value)
+        comp.add(prop, value, parameters=dict(params) if params else None)
+    for sub in subs:
+        comp.add_component(_component(sub))
+    return comp
+
+
+def serialize(model: Model, digest: str) -> str:
+    """One item's VCALENDAR text: the model's component, with the plan's hash marker added."""
+    from icalendar import Calendar
+
+    cal = Calendar()
+    cal.add("VERSION", "2.0")
+    cal.add("PRODID", PRODID)
+    cal.add("CALSCALE", "GREGORIAN")
+    comp = _component(model)
+    comp.add(HASH_PROPERTY, digest)
+    cal.add_component(comp)
+    return cal.to_ical(sorted=False).decode("utf-8")
+
+
+def _utc(dt: datetime, tz: str) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
-    return dt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return dt.astimezone(timezone.utc)
 
 
 def _dmy(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
-_HASH_LINE = re.compile(rf"^{HASH_PROPERTY}[;:][^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*", re.M | re.I)
 _UNFOLD = re.compile(r"\r?\n[ \t]")
 _MARKER = {p: re.compile(rf"^{p}(?:;[^:\r\n]*)?:([^\r\n]*)", re.M | re.I) for p in (PLAN_PROPERTY, HASH_PROPERTY)}
-
-
-def item_hash(ics: str) -> str:
-    """sha256 hex of a rendered VCALENDAR, ignoring its own hash line if present."""
-    return hashlib.sha256(_HASH_LINE.sub("", ics).encode("utf-8")).hexdigest()
 
 
 def read_marker(ics: str | bytes) -> tuple[str | None, str | None]:
     """(plan code, hash) from an item fetched from a server; (None, None) when not ours."""
     if isinstance(ics, bytes):
         ics = ics.decode("utf-8", errors="replace")
-    text = _UNFOLD.sub("", ics)
+    unfolded = _UNFOLD.sub("", ics)
     found = []
     for prop in (PLAN_PROPERTY, HASH_PROPERTY):
-        m = _MARKER[prop].search(text)
+        m = _MARKER[prop].search(unfolded)
         found.append(m.group(1).strip() or None if m else None)
     return found[0], found[1]
-
-
-def _item(calendar: str, uid: str, component: list[str]) -> DesiredItem:
-    """Wrap one component's content lines in a VCALENDAR and stamp the hash inside it."""
-    lines = [fold(line) for line in component]
-    head = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nCALSCALE:GREGORIAN\r\n"
-    body = "\r\n".join(lines[:-1]) + "\r\n"
-    tail = f"{lines[-1]}\r\nEND:VCALENDAR\r\n"
-    digest = hashlib.sha256((head + body + tail).encode("utf-8")).hexdigest()
-    ics = head + body + fold(f"{HASH_PROPERTY}:{digest}") + "\r\n" + tail
-    return DesiredItem(calendar=calendar, uid=uid, ics=ics, hash=digest)
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -204,33 +217,29 @@ def _rrule(milestone: Milestone, first_due: date, last_year: int) -> str:
     return ";".join([*parts, f"UNTIL={last_year:04d}1231"])
 
 
-def _alarms(summary: str, days: Iterable[int]) -> list[str]:
+def _alarms(summary: str, days: Iterable[int]) -> tuple[Model, ...]:
     out = []
     for d in days:
-        trigger = f"-P{d}D" if d else "PT0S"
-        text = f"Còn {d} ngày đến hạn: {summary}" if d else f"Đến hạn hôm nay: {summary}"
-        out += ["BEGIN:VALARM", "ACTION:DISPLAY", f"TRIGGER;RELATED=START:{trigger}",
-                f"DESCRIPTION:{escape_text(text)}", "END:VALARM"]
-    return out
+        says = f"Còn {d} ngày đến hạn: {summary}" if d else f"Đến hạn hôm nay: {summary}"
+        out.append(("VALARM", (("ACTION", "DISPLAY", ()), ("TRIGGER", timedelta(days=-d), (("RELATED", "START"),)),
+                               ("DESCRIPTION", _text(says), ())), ()))
+    return tuple(out)
 
 
 def _event(uid: str, code: str, summary: str, description: list[str], categories: list[str],
-           first: date, recurrence: list[str], options: RenderOptions) -> list[str]:
-    return [
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"DTSTAMP:{DTSTAMP}",
-        f"DTSTART;VALUE=DATE:{_date(first)}",
-        f"DTEND;VALUE=DATE:{_date(first + timedelta(days=1))}",
+           first: date, recurrence: list[Prop], options: RenderOptions) -> Model:
+    return ("VEVENT", (
+        ("UID", uid, ()),
+        ("DTSTAMP", DTSTAMP, ()),
+        ("DTSTART", first, ()),
+        ("DTEND", first + timedelta(days=1), ()),
         *recurrence,
-        f"SUMMARY:{escape_text(summary)}",
-        f"DESCRIPTION:{escape_text(chr(10).join(description))}",
-        "CATEGORIES:" + ",".join(escape_text(c) for c in categories),
-        "TRANSP:TRANSPARENT",
-        f"{PLAN_PROPERTY}:{code}",
-        *_alarms(summary, options.alarm_days),
-        "END:VEVENT",
-    ]
+        ("SUMMARY", _text(summary), ()),
+        ("DESCRIPTION", _text("\n".join(description)), ()),
+        ("CATEGORIES", [_text(c) for c in categories], ()),
+        ("TRANSP", "TRANSPARENT", ()),
+        (PLAN_PROPERTY, code, ()),
+    ), _alarms(summary, options.alarm_days))
 
 
 def _milestone_event(plan: Plan, task: Task, index: int, milestone: Milestone, obs: Sequence[Obligation],
@@ -244,9 +253,9 @@ def _milestone_event(plan: Plan, task: Task, index: int, milestone: Milestone, o
     summary = f"Hạn NV {task.number}{mark}: {names.short_title(task, 80)}"
     if milestone.kind in RECURRING_KINDS:
         last_year = horizon(plan, dues[0].year)
-        recurrence = [f"RRULE:{_rrule(milestone, dues[0], last_year)}"]
+        recurrence = [("RRULE", _rrule(milestone, dues[0], last_year), ())]
     elif len(dues) > 1:
-        recurrence = ["RDATE;VALUE=DATE:" + ",".join(_date(d) for d in dues[1:])]
+        recurrence = [("RDATE", list(dues[1:]), ())]
     else:
         recurrence = []
     owing = [unit_by_id[u] for u in dict.fromkeys(ob.unit for ob in obs)]
@@ -257,9 +266,10 @@ def _milestone_event(plan: Plan, task: Task, index: int, milestone: Milestone, o
         reasons = "; ".join(milestone.flags) or "cách hiểu thời hạn chưa chắc chắn"
         description.append(f"Cần rà soát thời hạn: {reasons}")
     description += [*_upload_place(obs, unit_by_id, options), "", f"Nội dung: {names.nfc(task.text)}"]
-    component = _event(names.event_uid(plan, task.number, index), code, summary, description,
-                       [names.plan_label(plan), "Hạn nhiệm vụ"], dues[0], recurrence, options)
-    return _item(names.calendar_slug(plan, "deadlines"), names.event_uid(plan, task.number, index), component)
+    uid = names.event_uid(plan, task.number, index)
+    model = _event(uid, code, summary, description, [names.plan_label(plan), "Hạn nhiệm vụ"], dues[0], recurrence,
+                   options)
+    return DesiredItem(names.calendar_slug(plan, "deadlines"), uid, model)
 
 
 def _report_event(plan: Plan, units: Sequence[Unit], options: RenderOptions) -> DesiredItem | None:
@@ -277,9 +287,9 @@ def _report_event(plan: Plan, units: Sequence[Unit], options: RenderOptions) -> 
         root = options.folder_url("")
         description.append(f"Thư mục nộp báo cáo: {root}" if root else UNIT_FOLDER_HINT)
     uid = names.event_uid(plan, 0, 0)
-    component = _event(uid, names.plan_code(plan), f"Hạn báo cáo hằng năm – {label}", description,
-                       [label, names.REPORT_FOLDER], dues[0], [f"RRULE:{rule}"], options)
-    return _item(names.calendar_slug(plan, "deadlines"), uid, component)
+    model = _event(uid, names.plan_code(plan), f"Hạn báo cáo hằng năm – {label}", description,
+                   [label, names.REPORT_FOLDER], dues[0], [("RRULE", rule, ())], options)
+    return DesiredItem(names.calendar_slug(plan, "deadlines"), uid, model)
 
 
 def _progress(obs: Sequence[Obligation], completions: Mapping[str, datetime]) -> tuple[int, int, datetime | None]:
@@ -299,13 +309,17 @@ def _progress(obs: Sequence[Obligation], completions: Mapping[str, datetime]) ->
     return done, total, latest
 
 
-def _status_lines(done: int, total: int, latest: datetime | None, tz: str) -> list[str]:
+def _completed(at: datetime, tz: str) -> list[Prop]:
+    return [("STATUS", "COMPLETED", ()), ("PERCENT-COMPLETE", 100, ()), ("COMPLETED", _utc(at, tz), ())]
+
+
+def _status_lines(done: int, total: int, latest: datetime | None, tz: str) -> list[Prop]:
     if total == 0:
-        return ["STATUS:NEEDS-ACTION"]
+        return [("STATUS", "NEEDS-ACTION", ())]
     percent = 100 * done // total
     if percent == 100 and latest is not None:
-        return ["STATUS:COMPLETED", "PERCENT-COMPLETE:100", f"COMPLETED:{_utc(latest, tz)}"]
-    return ["STATUS:IN-PROCESS" if done else "STATUS:NEEDS-ACTION", f"PERCENT-COMPLETE:{percent}"]
+        return _completed(latest, tz)
+    return [("STATUS", "IN-PROCESS" if done else "NEEDS-ACTION", ()), ("PERCENT-COMPLETE", percent, ())]
 
 
 def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[Obligation]],
@@ -314,13 +328,13 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
     cal = names.calendar_slug(plan, "overview")
     items = []
 
-    def overview_todo(uid: str, summary: str, description: list[str], middle: list[str], tail: list[str]) -> DesiredItem:
-        return _item(cal, uid, [
-            "BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
-            f"SUMMARY:{escape_text(summary)}",
-            f"DESCRIPTION:{escape_text(chr(10).join(description))}",
+    def overview_todo(uid: str, summary: str, description: list[str], middle: list[Prop], tail: list[Prop]) -> DesiredItem:
+        return DesiredItem(cal, uid, ("VTODO", (
+            ("UID", uid, ()), ("DTSTAMP", DTSTAMP, ()),
+            ("SUMMARY", _text(summary), ()),
+            ("DESCRIPTION", _text("\n".join(description)), ()),
             *middle, *tail,
-            f"{PLAN_PROPERTY}:{code}", "END:VTODO"])
+            (PLAN_PROPERTY, code, ())), ()))
 
     report_obs = obs_by_milestone.get((0, 0), [])
     if report_obs:
@@ -328,7 +342,7 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
         uid = names.overview_task_uid(plan, 0)
         items.append(overview_todo(uid, names.REPORT_FOLDER,
                                    [f"Báo cáo hằng năm của các đơn vị về {label}.", f"Đã nộp: {done}/{total}"],
-                                   _status_lines(done, total, latest, options.tz), ["CATEGORIES:" + escape_text(label)]))
+                                   _status_lines(done, total, latest, options.tz), [("CATEGORIES", [_text(label)], ())]))
 
     for task in sorted(plan.tasks, key=lambda t: t.number):
         task_obs = [ob for i in range(1, len(task.milestones) + 1) for ob in obs_by_milestone.get((task.number, i), [])]
@@ -340,7 +354,7 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
                        *(_responsible(task, []) if (task.lead or task.cooperating) else []), f"Đã nộp: {done}/{total}",
                        "", f"Nội dung: {names.nfc(task.text)}"]
         items.append(overview_todo(parent, f"NV {task.number} – {names.short_title(task, 80)}", description,
-                                   _status_lines(done, total, latest, options.tz), ["CATEGORIES:" + escape_text(label)]))
+                                   _status_lines(done, total, latest, options.tz), [("CATEGORIES", [_text(label)], ())]))
 
         for index, milestone in enumerate(task.milestones, start=1):
             m_obs = obs_by_milestone.get((task.number, index), [])
@@ -353,9 +367,9 @@ def _overview_items(plan: Plan, obs_by_milestone: Mapping[tuple[int, int], list[
             units_count = len(dict.fromkeys(ob.unit for ob in m_obs))
             description += [f"Số đơn vị: {units_count}", f"Đã nộp: {done}/{total}"]
             items.append(overview_todo(uid, f"NV {task.number} – mốc {index}: {milestone.phrase}", description,
-                                       [*([f"DUE;VALUE=DATE:{_date(dues[-1])}"] if dues else []),
+                                       [*([("DUE", dues[-1], ())] if dues else []),
                                         *_status_lines(done, total, latest, options.tz)],
-                                       [f"RELATED-TO;RELTYPE=PARENT:{parent}"]))
+                                       [("RELATED-TO", parent, (("RELTYPE", "PARENT"),))]))
     return items
 
 
@@ -371,7 +385,7 @@ def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mappin
     code, label = names.plan_code(plan), names.plan_label(plan)
     cal = shared_tasks_slug(plan) if shared else names.calendar_slug(plan, "unit", unit)
     tag = f"[{names.nfc(unit.name)}] " if shared else ""
-    categories = "CATEGORIES:" + ",".join(escape_text(c) for c in ([label, unit.name] if shared else [label]))
+    categories = ("CATEGORIES", [_text(c) for c in ([label, unit.name] if shared else [label])], ())
     report_due = f"{plan.annual_report_due[1]:02d}/{plan.annual_report_due[0]:02d}"
     items = []
     for ob in obs:
@@ -401,20 +415,17 @@ def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mappin
             description.append(f"Liên kết: {url}")
         description += tail
         uid = names.todo_uid(plan, ob)
-        lines = ["BEGIN:VTODO", f"UID:{uid}", f"DTSTAMP:{DTSTAMP}",
-                 f"SUMMARY:{escape_text(f'{tag}{title} ({period_name})')}",
-                 f"DESCRIPTION:{escape_text(chr(10).join(description))}"]
+        props: list[Prop] = [("UID", uid, ()), ("DTSTAMP", DTSTAMP, ()),
+                             ("SUMMARY", _text(f"{tag}{title} ({period_name})"), ()),
+                             ("DESCRIPTION", _text("\n".join(description)), ())]
         if ob.start and (ob.due is None or ob.start < ob.due):  # RFC 5545: DUE later than DTSTART
-            lines.append(f"DTSTART;VALUE=DATE:{_date(ob.start)}")
+            props.append(("DTSTART", ob.start, ()))
         if ob.due:
-            lines.append(f"DUE;VALUE=DATE:{_date(ob.due)}")
+            props.append(("DUE", ob.due, ()))
         at = completions.get(ob.key)
-        if at is None:
-            lines.append("STATUS:NEEDS-ACTION")
-        else:
-            lines += ["STATUS:COMPLETED", "PERCENT-COMPLETE:100", f"COMPLETED:{_utc(at, options.tz)}"]
-        lines += [categories, f"{PLAN_PROPERTY}:{code}", "END:VTODO"]
-        items.append(_item(cal, uid, lines))
+        props += [("STATUS", "NEEDS-ACTION", ())] if at is None else _completed(at, options.tz)
+        props += [categories, (PLAN_PROPERTY, code, ())]
+        items.append(DesiredItem(cal, uid, ("VTODO", tuple(props), ())))
     return items
 
 

@@ -477,7 +477,8 @@ class CalendarSync:
         moves: list[tuple[Change, str, dict]] = []
         deletes = owned = 0
         for slug, (_info, href, view) in views.items():
-            wanted = {item_key(self.caldav.item_href(href, uid)): Wanted(uid, it.hash, it.ics) for uid, it in by_cal[slug].items()}
+            wanted = {item_key(self.caldav.item_href(href, uid)): Wanted(uid, it.hash, lambda it=it: it.ics)
+                      for uid, it in by_cal[slug].items()}
             changes, unchanged, n_owned = diff_collection(slug, wanted, view, self.plan_code)
             report.unchanged += unchanged
             owned += n_owned

@@ -13,6 +13,7 @@ Knows nothing about HTTP. Items are keyed by their decoded NFC URL path (one spe
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -73,7 +74,10 @@ def owns(key: str, meta: ItemMeta, plan_code: str) -> bool:
 class Wanted:
     uid: str
     hash: str
-    body: str
+    body: str | Callable[[], str]  # the item's text, or what makes it (called only for what is written)
+
+    def text(self) -> str:
+        return self.body() if callable(self.body) else self.body
 
 
 @dataclass(frozen=True)
@@ -100,13 +104,13 @@ def diff_collection(collection: str, wanted: dict[str, Wanted], known: dict[str,
     for href, w in wanted.items():
         k = known.get(href)
         if k is None:
-            changes.append(Change(Action.CREATE, collection, href, w.uid, None, w.body, w.hash))
+            changes.append(Change(Action.CREATE, collection, href, w.uid, None, w.text(), w.hash))
         elif not owns(href, k, plan_code):
             continue  # a person's item at our href: leave it (reported by the caller)
         elif k.hash == w.hash:
             unchanged += 1
         else:
-            changes.append(Change(Action.UPDATE, collection, href, w.uid, k.etag, w.body, w.hash))
+            changes.append(Change(Action.UPDATE, collection, href, w.uid, k.etag, w.text(), w.hash))
     for href, k in known.items():
         if href not in wanted and owns(href, k, plan_code):
             changes.append(Change(Action.DELETE, collection, href, uid_of_key(href), k.etag))
