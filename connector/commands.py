@@ -71,6 +71,11 @@ def start_embedded(data_dir: Path, caldav_port: int, webdav_port: int):
         return EmbeddedServers(data_dir).start()
 
 
+def local_today() -> date:
+    """Today in Asia/Ho_Chi_Minh: the day report folders are made for (tests move it)."""
+    return datetime.now(TZ).date()
+
+
 class Job:
     """One run against one server: clients, state, plan, units and obligations."""
 
@@ -166,10 +171,15 @@ class Job:
     # -- helpers ------------------------------------------------------------------------------
     def folder_url(self, folder: str) -> str | None:
         """The link people open for a folder relative to the plan's root (see connector.links), None while
-        unknown; on Nextcloud none for the root itself, which the units' members cannot open."""
-        if self.ocs is not None and not folder.strip("/"):
+        unknown; on Nextcloud none for the root itself, which the units' members cannot open. A folder not
+        made yet (its period is ahead, see make_folders) gives the link of the nearest one made: its task
+        folder, else its unit's."""
+        parts = [p for p in folder.split("/") if p]
+        while parts and not self.links.exists("/".join([self.root, *parts])):
+            parts.pop()
+        if self.ocs is not None and not parts:
             return None
-        return self.links.url(f"{self.root}/{folder}")
+        return self.links.url("/".join([self.root, *parts]))
 
     def unit_folders(self) -> dict[str, str]:
         """unit id -> its folder under the plan's root (the one in use, see adopt_folders)."""
@@ -189,16 +199,21 @@ class Job:
         return [e for e in entries if e.path != root]
 
     def make_folders(self, entries):
-        """Create the missing report folders (a FolderReport) and learn their ids for links: from the MKCOL
-        answers, else (a server that names none, on Nextcloud only) from one more listing."""
+        """Create the missing report folders (a FolderReport): those of periods begun or beginning within
+        `[sync] folders_ahead_days` of today, and each unit's (see sync.folders.desired_folders). Learn their
+        ids for links: from the MKCOL answers, else (a server that names none, on Nextcloud only) from one
+        more listing. A folder not made has no id: links point at the nearest one made (folder_url)."""
         from connector.sync.folders import sync_folders
 
         report = sync_folders(self.webdav, self.root, self.obligations, entries,
                               extra=[self.cfg.plan.register_folder], dry_run=self.dry_run,
-                              parallel=self.cfg.sync.parallel)
+                              parallel=self.cfg.sync.parallel, today=local_today(),
+                              ahead_days=self.cfg.sync.folders_ahead_days)
+        self.links.made(report.planned if self.dry_run else report.created)  # a dry run links as the run will
         self.links.learn_ids(self.webdav.created_ids)
         if (self.ocs is not None and not self.dry_run
-                and any(self.links.file_id(f"{self.root}/{ob.folder}") is None for ob in self.obligations)):
+                and any(self.links.file_id(path) is None for ob in self.obligations
+                        if self.links.exists(path := f"{self.root}/{ob.folder}"))):
             self.links.learn(self.webdav.list_tree(self.root, include_self=True))
         return report
 
@@ -247,9 +262,37 @@ class Job:
             return self._calendar_limits
         return read
 
+    def desired_fingerprint(self, completions: dict) -> str:
+        """A digest of everything the desired calendar items are made from: the plan, units and obligations,
+        the render settings, the folder links, the completions, and the rendering code itself. Equal
+        digests, equal items: a run that finds the one its last complete run left renders nothing."""
+        import hashlib
+
+        from pydantic import TypeAdapter
+
+        from connector import __version__
+        from connector.render import ical
+
+        h = hashlib.sha256()
+        for source in sorted(Path(ical.__file__).parent.glob("*.py")) + [Path(__file__).parent / "schedule.py"]:
+            h.update(source.read_bytes())
+        cfg = self.cfg.plan
+        h.update(repr((__version__, ical.MODEL_VERSION, self.code, self.root, self.ocs is None, cfg.alarm_days,
+                       cfg.coordinator_groups, cfg.publish, self.cfg.sync.task_lists,
+                       self.links.nextcloud, self.links.web_base, sorted(self.links.ids.items()),
+                       sorted(self.links.present) if self.links.present is not None else None,
+                       sorted((k, v.isoformat()) for k, v in completions.items()))).encode())
+        h.update(self.plan.model_dump_json().encode())
+        h.update(TypeAdapter(list[Unit]).dump_json(self.units))
+        h.update(TypeAdapter(list[Obligation]).dump_json(self.obligations))
+        return h.hexdigest()
+
     def sync_calendars(self, completions: dict | None = None):
-        """Calendars and task lists (and, on Nextcloud, their sharing); returns the SyncReport."""
-        from connector.render.ical import RenderOptions, build_desired
+        """Calendars and task lists (and, on Nextcloud, their sharing); returns the SyncReport.
+
+        When nothing they are made from changed since the last complete run (desired_fingerprint) and the
+        server's calendars are as it left them, no item is built at all."""
+        from connector.render.ical import RenderOptions, build_desired, desired_calendars
         from connector.sync.calendars import CalendarSync
         from connector.sync.shares import CalendarSharing
 
@@ -257,10 +300,6 @@ class Job:
             prev = self.last_register()
             completions = prev.completions() if prev else {}
         cfg = self.cfg.plan
-        options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
-        calendars, items = build_desired(self.plan, self.units, self.obligations, options, completions=completions,
-                                         coordinator_groups=cfg.coordinator_groups, publish=cfg.publish,
-                                         task_lists=self.cfg.sync.task_lists)
         sharing = CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"), dry_run=self.dry_run,
                                   limits=self.state.section("share_limits"), ocs=self.ocs,
                                   absent_groups=getattr(self, "absent_groups", ())) if self.ocs is not None else None
@@ -269,8 +308,23 @@ class Job:
                                 max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing,
                                 limits_state=self.state.section("calendar_limits"),
                                 read_limits=self._calendar_limits_reader())
+        fingerprint = self.desired_fingerprint(completions)
+        settled = self.state.section("settled_calendars")
         try:
-            report = cal_sync.run(calendars, items)
+            report = None
+            if settled.get("fingerprint") == fingerprint and not (self.force or self.dry_run):
+                report = cal_sync.run_settled(desired_calendars(self.plan, self.units, publish=cfg.publish,
+                                                                coordinator_groups=cfg.coordinator_groups,
+                                                                task_lists=self.cfg.sync.task_lists))
+            if report is None:
+                options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
+                calendars, items = build_desired(self.plan, self.units, self.obligations, options,
+                                                 completions=completions, coordinator_groups=cfg.coordinator_groups,
+                                                 publish=cfg.publish, task_lists=self.cfg.sync.task_lists)
+                settled.clear()
+                report = cal_sync.run(calendars, items)
+            if not (report.failed or report.waiting or report.paced or self.dry_run):
+                settled["fingerprint"] = fingerprint
         finally:
             if not self.dry_run:
                 self.state.save()

@@ -79,6 +79,9 @@ class SyncConfig(BaseModel):
     # "per_unit": a task list per unit, seen by its group only (a Nextcloud account may own 30 calendars
     # by default); "shared": one task list for every unit, each to-do tagged with its unit.
     task_lists: Literal["per_unit", "shared"] = "per_unit"
+    # A period's report folder is made once the period has started or starts within this many days
+    # (past periods always, for late reports); 0: on the period's first day.
+    folders_ahead_days: int = Field(default=31, ge=0)
 
 
 class RemindersConfig(BaseModel):

@@ -6,6 +6,8 @@ path of the connector's account (`/apps/files/?dir=/Báo cáo/…`) opens nothin
 therefore exists only once the item's file id is known (from the listing of the report tree, or
 the `OC-FileId` answer of the MKCOL that made it) and stays the same from run to run. Other
 servers get the item's WebDAV URL. Every link is absolute, so it also works in a page opened from disk.
+Once the tree was listed, `exists` tells the folders made (listed, or made since) from those that are not
+(a period's folder waits for its period: connector.sync.folders), so nobody is given a link to nothing.
 """
 from __future__ import annotations
 
@@ -33,12 +35,25 @@ class Links:
         self.nextcloud = _APP_PATH.sub("", nextcloud.rstrip("/")) if nextcloud else None
         self.web_base = web_base.rstrip("/")
         self.ids: dict[str, str] = {}
+        self.present: set[str] | None = None  # paths listed or made; None until a listing was learnt
 
     def learn(self, entries: Iterable) -> None:
-        """Remember the file ids of listed entries (objects with .path and .file_id)."""
+        """Remember the listed entries (objects with .path and .file_id): they exist, with their file ids."""
+        present = self.present if self.present is not None else set()
         for e in entries:
+            present.add(_norm(e.path))
             if e.file_id:
                 self.ids[_norm(e.path)] = str(e.file_id)
+        self.present = present
+
+    def made(self, paths: Iterable[str]) -> None:
+        """Folders made since the listing (in a dry run: those the real run would make)."""
+        if self.present is not None:
+            self.present.update(_norm(p) for p in paths)
+
+    def exists(self, path: str) -> bool:
+        """Whether the item was listed or made (True while no listing was learnt: nothing says otherwise)."""
+        return self.present is None or _norm(path) in self.present
 
     def learn_ids(self, ids: Mapping[str, str | None]) -> None:
         """Remember path -> file id pairs (e.g. the answers to MKCOL)."""

@@ -242,7 +242,8 @@ def wanting(monkeypatch, folders: list[str]) -> None:
     from connector.sync import folders as folders_mod
 
     orig = folders_mod.desired_folders
-    monkeypatch.setattr(folders_mod, "desired_folders", lambda root, obligations, extra=(): orig(root, [], folders))
+    monkeypatch.setattr(folders_mod, "desired_folders",
+                        lambda root, obligations, extra=(), **_: orig(root, [], folders))
 
 
 @responses.activate

@@ -1,8 +1,10 @@
 """Report folders: one tree per plan, one folder per unit, one sub-folder per obligation.
 
-One PROPFIND (Depth infinity) of the plan's root tells what exists; missing folders are made one
-level at a time, parents first. The same listing then serves collection, so a `run` reads the
-tree once.
+A period's folder is made when it is needed: once the period has started or starts within
+`[sync] folders_ahead_days` (past periods always, so late reports have a place), not every period to
+the plan's horizon up front; each unit's folder always. One PROPFIND (Depth infinity) of the plan's
+root tells what exists; missing folders are made one level at a time, parents first. The same listing
+then serves collection, so a `run` reads the tree once.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from connector.dav.webdav import Entry, WebDAVClient
 from connector.models import MilestoneKind, Obligation
@@ -26,8 +29,20 @@ class FolderReport:
     failed: list[str] = field(default_factory=list)  # one line per folder that could not be made
 
 
-def desired_folders(root: str, obligations: list[Obligation], extra: list[str] = ()) -> list[str]:
-    """Every folder the plan needs, relative to the WebDAV root, parents before children."""
+def folder_due(ob: Obligation, today: date, ahead_days: int) -> bool:
+    """Whether an obligation's folder is wanted by `today`: its period has started or starts within
+    `ahead_days` (a period with no start date: its due date); one with no date at all (ongoing) always."""
+    begins = ob.start or ob.due
+    return begins is None or begins - timedelta(days=ahead_days) <= today
+
+
+def desired_folders(root: str, obligations: list[Obligation], extra: list[str] = (), *,
+                    today: date | None = None, ahead_days: int = 0) -> list[str]:
+    """The folders the plan needs, relative to the WebDAV root, parents before children.
+
+    With `today`, an obligation's folder (and its task folder) only once `folder_due`, its unit's folder
+    always; without, every obligation's folder to the plan's horizon.
+    """
     wanted: set[str] = set()
 
     def add(path: str) -> None:
@@ -37,7 +52,10 @@ def desired_folders(root: str, obligations: list[Obligation], extra: list[str] =
 
     add(root)
     for ob in obligations:
-        add(f"{root}/{ob.folder}")
+        if today is None or folder_due(ob, today, ahead_days):
+            add(f"{root}/{ob.folder}")
+        else:
+            add(f"{root}/{ob.folder.split('/', 1)[0]}")
     for e in extra:
         add(f"{root}/{e}")
     return sorted(wanted, key=lambda p: (p.count("/"), p))
@@ -123,8 +141,10 @@ def _distinct(obligations: list[Obligation], fixed: set[str]) -> list[Obligation
 
 
 def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation], entries: list[Entry],
-                 *, extra: list[str] = (), dry_run: bool = False, parallel: int = 4) -> FolderReport:
-    """Create the folders that are missing; never delete or rename anything.
+                 *, extra: list[str] = (), dry_run: bool = False, parallel: int = 4,
+                 today: date | None = None, ahead_days: int = 0) -> FolderReport:
+    """Create the folders that are missing and wanted by `today` (see desired_folders); never delete or
+    rename anything.
 
     A folder that cannot be made (423, 507, 403 ...) is one line in `failed`, the folders below it wait
     for a later run, and everything else is made; a 401 or an unreachable server raises.
@@ -134,7 +154,7 @@ def sync_folders(webdav: WebDAVClient, root: str, obligations: list[Obligation],
     if entries:  # the listing holds only what is below the root: a non-empty one proves the root and its ancestors
         parts = root.split("/")
         existing.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
-    wanted = desired_folders(root, obligations, extra)
+    wanted = desired_folders(root, obligations, extra, today=today, ahead_days=ahead_days)
     missing = [p for p in wanted if p not in existing]
     report.existing = len(wanted) - len(missing)
     # A file where a folder should be (someone uploaded "03 – Nhiệm vụ" as a file): MKCOL would answer
