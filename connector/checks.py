@@ -200,7 +200,8 @@ def resolved_config(cfg: Config, state_dir) -> list[tuple[str, str]]:
             ("units", p.units),
             ("state", str(state_dir)),
             ("sync", f"parallel {cfg.sync.parallel}, task_lists {cfg.sync.task_lists}, "
-                     f"refuse deleting over {cfg.sync.max_delete_fraction:.0%}"),
+                     f"refuse deleting over {cfg.sync.max_delete_fraction:.0%}, "
+                     f"folders {cfg.sync.folders_ahead_days} days ahead"),
             ("reminders", "on" if cfg.reminders.enabled else "off")]
 
 

@@ -35,13 +35,14 @@ class Links:
         self.nextcloud = _APP_PATH.sub("", nextcloud.rstrip("/")) if nextcloud else None
         self.web_base = web_base.rstrip("/")
         self.ids: dict[str, str] = {}
-        self.present: set[str] | None = None  # paths listed or made; None until a listing was learnt
+        self.present: set[str] | None = None  # folders listed or made; None until a listing was learnt
+        self.files: set[str] = set()  # files listed
 
     def learn(self, entries: Iterable) -> None:
-        """Remember the listed entries (objects with .path and .file_id): they exist, with their file ids."""
+        """Remember the listed entries (objects with .path, .file_id and .is_dir): they exist, with their ids."""
         present = self.present if self.present is not None else set()
         for e in entries:
-            present.add(_norm(e.path))
+            (present if getattr(e, "is_dir", True) else self.files).add(_norm(e.path))
             if e.file_id:
                 self.ids[_norm(e.path)] = str(e.file_id)
         self.present = present
@@ -53,7 +54,7 @@ class Links:
 
     def exists(self, path: str) -> bool:
         """Whether the item was listed or made (True while no listing was learnt: nothing says otherwise)."""
-        return self.present is None or _norm(path) in self.present
+        return self.present is None or _norm(path) in self.present or _norm(path) in self.files
 
     def learn_ids(self, ids: Mapping[str, str | None]) -> None:
         """Remember path -> file id pairs (e.g. the answers to MKCOL)."""
