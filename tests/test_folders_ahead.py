@@ -5,10 +5,12 @@ folder and the folders of the periods that have begun or begin within a month (F
 March's, the 2026 yearly ones), and nothing for December or for 2027 and later. The to-do of a period whose
 folder is not made yet links the nearest folder that exists (its task folder, else the unit's), never one
 that goes nowhere; the register says those periods are not yet due; a second run writes nothing. On
-01/12/2026 the next run makes December's and 2027's folders and points their to-dos at them.
+01/12/2026 the next run makes December's and 2027's folders and points their to-dos at them. On a live
+Nextcloud, a plan that starts this year gets only its near folders, and every to-do's link is a folder's id.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -22,7 +24,7 @@ from connector.commands import Job, run_job
 from connector.config import Config, PlanConfig, ServerConfig, SyncConfig, load_config
 from connector.errors import ConfigError
 from connector.models import MilestoneKind, Obligation, Status
-from connector.render.names import todo_uid
+from connector.render.names import calendar_slug, todo_uid
 from connector.sync.folders import desired_folders, folder_due
 from tests.helpers import free_port
 
@@ -104,7 +106,7 @@ def folders_of(job: Job) -> set[str]:
 
 def todo_links(job: Job, unit: str) -> dict[str, str]:
     """UID -> the link ("Liên kết: …") of each to-do in the unit's task list."""
-    cal = next(info for slug, info in job.caldav.calendars().items() if slug.endswith(f"-{unit}"))
+    cal = job.caldav.calendars()[calendar_slug(job.plan, "unit", next(u for u in job.units if u.id == unit))]
     listing = job.caldav.list_items(cal.href)
     out = {}
     for _etag, ics in job.caldav.fetch(cal.href, list(listing.items)).values():
@@ -120,6 +122,7 @@ def path_of(job: Job, url: str) -> str:
     return unquote(url[len(job.files_root):]).strip("/").removeprefix(job.root).strip("/")
 
 
+@pytest.mark.server
 def test_folders_come_with_their_periods_and_links_always_open_one(story, tmp_path):
     # --- 10/03/2026: the plan's first months ---------------------------------------------------
     with story(MARCH) as job:
@@ -187,6 +190,7 @@ def test_folders_come_with_their_periods_and_links_always_open_one(story, tmp_pa
         assert job.sync()["items"] == {"created": 0, "updated": 0, "deleted": 0}
 
 
+@pytest.mark.server
 def test_with_no_days_ahead_a_folder_comes_on_its_periods_first_day(story):
     with story(date(2026, 12, 31)) as job:
         job.cfg.sync.folders_ahead_days = 0
@@ -196,3 +200,32 @@ def test_with_no_days_ahead_a_folder_comes_on_its_periods_first_day(story):
     with story(date(2027, 1, 1)) as job:
         job.sync()
         assert {"Chi bộ A/Báo cáo hằng năm/Năm 2027", "Chi bộ B/Báo cáo hằng năm/Năm 2027"} <= folders_of(job)
+
+
+@pytest.mark.nextcloud
+@pytest.mark.slow
+def test_on_nextcloud_a_plan_starting_this_year_gets_its_near_folders_and_every_link_opens_one(nc_case):
+    today = commands.local_today()
+    plan = nc_case.shifted_plan(today.year - 2022)  # the seed plan, running from 1 January this year
+    [unit] = nc_case.units(1, members=0)
+    cfg = nc_case.config(plan=plan)
+    code, out, err = nc_case.run("sync", "-c", cfg, "--json")
+    assert code == 0 and json.loads(out)["failed"] == [], err + out
+
+    with Job(load_config(str(cfg))) as job:
+        prefix = job.root + "/"
+        ids = {e.path[len(prefix):]: e.file_id for e in job.list_report_tree() if e.is_dir}
+        assert all(ids.values())
+        now = [o for o in job.obligations if folder_due(o, today, 31)]
+        later = [o for o in job.obligations if not folder_due(o, today, 31)]
+        assert later and {o.folder for o in now} <= set(ids) and not {o.folder for o in later} & set(ids)
+
+        links = todo_links(job, unit.id)
+        folder_of_id = {fid: path for path, fid in ids.items()}
+        by_uid = {todo_uid(job.plan, o): o for o in job.obligations}
+        assert set(links) == set(by_uid)
+        for uid, link in links.items():
+            found = re.fullmatch(re.escape(nc_case.url) + r"/index\.php/f/(\d+)", link)
+            assert found and found.group(1) in folder_of_id, (by_uid[uid].folder, link)  # an existing folder
+            opened, folder = folder_of_id[found.group(1)], by_uid[uid].folder
+            assert opened == folder if folder in ids else folder.startswith(opened + "/")

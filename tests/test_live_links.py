@@ -45,7 +45,8 @@ def small_plan(tmp: Path) -> Path:
 
 def setup(nc_case, *, file_drop: bool = False):
     nc_case.units(1, members=1, file_drop=file_drop)
-    cfg = nc_case.config(plan=small_plan(nc_case.tmp))
+    # The plan runs next year: its folders are made now (not a month before each period) for the links to open.
+    cfg = nc_case.config(plan=small_plan(nc_case.tmp), sync={"folders_ahead_days": 800})
     code, out, err = nc_case.run("sync", "-c", cfg)
     assert code == 0, err + out
     unit = nc_case.unit_list[0]
