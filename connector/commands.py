@@ -262,9 +262,40 @@ class Job:
             return self._calendar_limits
         return read
 
+    def desired_fingerprint(self, completions: dict) -> str:
+        """A digest of everything the desired calendar items are made from: the plan, units and obligations,
+        the render settings, the folder links, the completions, and the rendering code itself. Equal
+        digests, equal items: a run that finds the one its last complete run left renders nothing."""
+        import hashlib
+
+        from pydantic import TypeAdapter
+
+        from connector import __version__
+        from connector.render import ical
+
+        h = hashlib.sha256()
+        for source in sorted(Path(ical.__file__).parent.glob("*.py")) + [Path(__file__).parent / "schedule.py"]:
+            h.update(source.read_bytes())
+        cfg = self.cfg.plan
+        below = nfc(self.root).strip("/") + "/"  # the folders links can name (a first run also made the root's parents)
+        present = self.links.present
+        h.update(repr((__version__, ical.MODEL_VERSION, self.code, self.root, self.ocs is None, cfg.alarm_days,
+                       cfg.coordinator_groups, cfg.publish, self.cfg.sync.task_lists,
+                       self.links.nextcloud, self.links.web_base,
+                       sorted(i for i in self.links.ids.items() if i[0].startswith(below)),
+                       sorted(p for p in present if p.startswith(below)) if present is not None else None,
+                       sorted((k, v.isoformat()) for k, v in completions.items()))).encode())
+        h.update(self.plan.model_dump_json().encode())
+        h.update(TypeAdapter(list[Unit]).dump_json(self.units))
+        h.update(TypeAdapter(list[Obligation]).dump_json(self.obligations))
+        return h.hexdigest()
+
     def sync_calendars(self, completions: dict | None = None):
-        """Calendars and task lists (and, on Nextcloud, their sharing); returns the SyncReport."""
-        from connector.render.ical import RenderOptions, build_desired
+        """Calendars and task lists (and, on Nextcloud, their sharing); returns the SyncReport.
+
+        When nothing they are made from changed since the last complete run (desired_fingerprint) and the
+        server's calendars are as it left them, no item is built at all."""
+        from connector.render.ical import RenderOptions, build_desired, desired_calendars
         from connector.sync.calendars import CalendarSync
         from connector.sync.shares import CalendarSharing
 
@@ -272,10 +303,6 @@ class Job:
             prev = self.last_register()
             completions = prev.completions() if prev else {}
         cfg = self.cfg.plan
-        options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
-        calendars, items = build_desired(self.plan, self.units, self.obligations, options, completions=completions,
-                                         coordinator_groups=cfg.coordinator_groups, publish=cfg.publish,
-                                         task_lists=self.cfg.sync.task_lists)
         sharing = CalendarSharing(self.http, self.caldav, self.state.section("calendar_shares"), dry_run=self.dry_run,
                                   limits=self.state.section("share_limits"), ocs=self.ocs,
                                   absent_groups=getattr(self, "absent_groups", ())) if self.ocs is not None else None
@@ -284,8 +311,23 @@ class Job:
                                 max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing,
                                 limits_state=self.state.section("calendar_limits"),
                                 read_limits=self._calendar_limits_reader())
+        fingerprint = self.desired_fingerprint(completions)
+        settled = self.state.section("settled_calendars")
         try:
-            report = cal_sync.run(calendars, items)
+            report = None
+            if settled.get("fingerprint") == fingerprint and not (self.force or self.dry_run):
+                report = cal_sync.run_settled(desired_calendars(self.plan, self.units, publish=cfg.publish,
+                                                                coordinator_groups=cfg.coordinator_groups,
+                                                                task_lists=self.cfg.sync.task_lists))
+            if report is None:
+                options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
+                calendars, items = build_desired(self.plan, self.units, self.obligations, options,
+                                                 completions=completions, coordinator_groups=cfg.coordinator_groups,
+                                                 publish=cfg.publish, task_lists=self.cfg.sync.task_lists)
+                settled.clear()
+                report = cal_sync.run(calendars, items)
+            if not (report.failed or report.waiting or report.paced or self.dry_run):
+                settled["fingerprint"] = fingerprint
         finally:
             if not self.dry_run:
                 self.state.save()

@@ -21,7 +21,8 @@ from connector.state import default_state_dir
 
 def _print_sync(result: dict, requests: int, as_json: bool) -> None:
     if as_json:
-        doc = {k: result[k] for k in ("created", "updated", "deleted", "unchanged", "calendars", "publish_url")}
+        doc = {k: result[k] for k in ("created", "updated", "deleted", "unchanged", "calendars", "publish_url",
+                                      "items", "folders_created")}  # items: calendar items alone
         doc["requests"] = requests
         doc["failed"] = result["failed"]
         doc["waiting"] = result.get("waiting", [])

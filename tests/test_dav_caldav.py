@@ -88,8 +88,22 @@ def test_calendar_properties_publish_url_and_group_invites(rsps):
     assert ("principal:principals/groups/chi-bo-a", "read") in info.invites
     assert ("principal:principals/users/admin", "read-write") in info.invites
     body = rsps.calls[0].request.body.decode()
-    for prop in ("getctag", "sync-token", "supported-calendar-component-set", "publish-url", "invite"):
+    for prop in ("sync-token", "supported-calendar-component-set", "publish-url", "invite"):
         assert prop in body
+    assert "getctag" not in body and len(rsps.calls) == 1  # a sync-token for each: no ctag asked for
+
+
+def test_a_server_naming_no_sync_token_is_asked_for_ctags(rsps):
+    """e26 with its sync-token taken out: a second PROPFIND asks for the ctags."""
+    import re
+
+    cal, base = client("nextcloud-29")
+    ex = exchange("nextcloud-29", "e26")
+    recorded = register(rsps, ex, url=base + HOME)
+    recorded.body = re.sub(rb"<d:sync-token>[^<]*</d:sync-token>", b"", recorded.body)
+    info = cal.calendars()["lich-chi-bo-a"]
+    assert info.sync_token is None and info.ctag == "http://sabre.io/ns/sync/5"
+    assert [("getctag" in c.request.body.decode()) for c in rsps.calls] == [False, True]
 
 
 def test_unpublished_unshared_calendar(rsps):
