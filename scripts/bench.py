@@ -6,7 +6,8 @@
 
 For each server and unit count, on fresh servers (a new data directory, or new accounts on a fresh
 Nextcloud), with a units file of that size ("Chi bộ cơ sở số N" after the eight example units) and a copy
-of the seed plan:
+of the seed plan with its years moved so that it starts in --plan-year (default: this year, a plan being
+carried out now; its report folders come with their periods, [sync] folders_ahead_days):
 
 - connector: first sync (wall, requests by method, objects created, its calendar step), no-op re-sync,
   one-change re-sync (task 18's deadline moved a month in the plan copy), collect with 5 files filed per
@@ -26,8 +27,9 @@ raised for the run (occ: dav maximumCalendarsSubscriptions -1, rateLimitCalendar
 rateLimitShareAddressbookOrCalendar high; config.php ratelimit_overwrite for OCS createShare). The
 connector's account is an admin with an app password; each peer has an account of its own.
 
-Also measured in this process (pure core, seed plan): parse_plan; expand + build_desired beside the same
-unit VTODOs built with the icalendar library; compute_register with 5 files per unit.
+Also measured in this process (pure core, seed plan): parse_plan; expand + build_desired (every item's
+model and hash); serializing every item with icalendar (what a first sync adds); compute_register with 5
+files per unit.
 
 Results: a table on stdout (or --json) and scripts/bench-results/latest.json (entries per server and unit
 count are replaced, others kept; --quick writes nothing unless --out is given).
@@ -57,8 +59,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "mappings" / "plans" / "ke-hoach-21-kl-tw.txt"
 EXAMPLE_UNITS = ROOT / "mappings" / "units.example.toml"
 RESULTS = ROOT / "scripts" / "bench-results" / "latest.json"
-# One deadline moved: task 18 ("tháng 12/2022") a month earlier, in the plan copy.
-MOVED = ("(*tháng 12/2022*)", "(*tháng 11/2022*)")
+# One deadline moved: task 18 ("tháng 12/<first year>") a month earlier, in the plan copy.
+MOVED = ("(*tháng 12/{year}*)", "(*tháng 11/{year}*)")
+SEED_FIRST_YEAR = 2022
 FILES_PER_UNIT = 5
 WRITE_METHODS = {"PUT", "DELETE", "MKCOL", "MKCALENDAR", "PROPPATCH", "POST", "MOVE", "COPY", "PATCH"}
 PEERS = {"loop": "bare PUT loop", "caldav": "caldav lib", "vdirsyncer": "vdirsyncer"}
@@ -511,13 +514,18 @@ class NextcloudSite:
         pass
 
 
-def write_setup(actors: Actors, work: Path) -> tuple[Path, Path]:
-    """The plan copy (document + mapping), units.toml and plan-connector.toml of one run."""
+def write_setup(actors: Actors, work: Path, plan_year: int) -> tuple[Path, Path]:
+    """The plan copy (document + mapping, its years moved to start in plan_year), units.toml and
+    plan-connector.toml of one run."""
+    import re
+
     import tomli_w
 
     plan = work / SEED.name
-    shutil.copyfile(SEED, plan)
-    shutil.copyfile(SEED.with_suffix(".toml"), plan.with_suffix(".toml"))
+    shift = plan_year - SEED_FIRST_YEAR
+    for src, dst in ((SEED, plan), (SEED.with_suffix(".toml"), plan.with_suffix(".toml"))):
+        text = src.read_text(encoding="utf-8")
+        dst.write_text(re.sub(r"\b(20[0-9]{2})\b", lambda m: str(int(m.group(1)) + shift), text), encoding="utf-8")
     units = work / "units.toml"
     units.write_text(tomli_w.dumps({"units": actors.units}), encoding="utf-8")
     cfg = work / "plan-connector.toml"
@@ -528,15 +536,16 @@ def write_setup(actors: Actors, work: Path) -> tuple[Path, Path]:
     return cfg, plan
 
 
-def move_deadline(plan: Path) -> None:
+def move_deadline(plan: Path, plan_year: int) -> None:
     text = plan.read_text(encoding="utf-8")
-    if text.count(MOVED[0]) != 1:
-        raise SystemExit(f"bench: the seed plan no longer has one {MOVED[0]!r}; pick another deadline to move")
-    plan.write_text(text.replace(*MOVED), encoding="utf-8")
+    old, new = (m.format(year=plan_year) for m in MOVED)
+    if text.count(old) != 1:
+        raise SystemExit(f"bench: the seed plan no longer has one {old!r}; pick another deadline to move")
+    plan.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def file_reports(cfg: Path, actors: Actors) -> int:
-    """FILES_PER_UNIT reports per unit into its obligation folders (as units would file them)."""
+    """FILES_PER_UNIT reports per unit into the folders of obligations due by today (as units would file them)."""
     import requests
 
     from connector.commands import Job
@@ -551,7 +560,7 @@ def file_reports(cfg: Path, actors: Actors) -> int:
         logging.disable(logging.NOTSET)
     by_unit: dict[str, list] = {}
     for ob in job.obligations:
-        if ob.due:
+        if ob.due and ob.due <= date.today():  # periods due by now: their folders exist
             by_unit.setdefault(ob.unit, []).append(ob)
     n = 0
     with requests.Session() as s:
@@ -605,11 +614,11 @@ def step_figures(step: Step) -> dict:
             "by_method": step.result.get("by_method", {}), "exit": step.exit}
 
 
-def one_run(site, n: int, work: Path, peers: dict[str, str | None], notes: list[str]) -> dict:
+def one_run(site, n: int, work: Path, peers: dict[str, str | None], notes: list[str], plan_year: int) -> dict:
     """Every measure of one run on fresh servers; returns a nested dict of figures."""
     actors = site.begin_run(n, work)
     try:
-        cfg, plan = write_setup(actors, work)
+        cfg, plan = write_setup(actors, work, plan_year)
         dump = work / "objects.json"
         conn = {}
 
@@ -634,7 +643,7 @@ def one_run(site, n: int, work: Path, peers: dict[str, str | None], notes: list[
                                           - first["sync"].get("folders_created", 0))}
         first["objects_created"] = sum(first["objects"].values())
         conn["noop"] = connector("noop-sync", "sync", "--json")
-        move_deadline(plan)
+        move_deadline(plan, plan_year)
         conn["change"] = connector("change-sync", "sync", "--json")
         conn["files_filed"] = file_reports(cfg, actors)
         conn["collect"] = connector("collect", "collect")
@@ -728,46 +737,6 @@ def peak_memory(fn) -> int:
     return peak
 
 
-def icalendar_unit_todos(plan, obs, options) -> int:
-    """The connector's unit VTODOs (same fields and texts) built with the icalendar library + sha256."""
-    import hashlib
-
-    import icalendar
-
-    from connector.render import names
-    from connector.render.ical import PLAN_PROPERTY, PRODID
-
-    tasks = {t.number: t for t in plan.tasks}
-    label, code = names.plan_label(plan), names.plan_code(plan)
-    stamp = datetime(2020, 1, 1, tzinfo=timezone.utc)
-    n = 0
-    for ob in obs:
-        if ob.task == 0:
-            title, text, phrase = names.REPORT_FOLDER, f"Báo cáo kết quả thực hiện {label} trong năm.", "hằng năm"
-        else:
-            task = tasks[ob.task]
-            title = f"NV {task.number} – {names.short_title(task, 80)}"
-            text, phrase = names.nfc(task.text), f"Thời hạn: {task.milestones[ob.milestone - 1].phrase}"
-        description = [text, "", phrase]
-        if ob.due:
-            description.append(f"Hạn nộp: {ob.due.strftime('%d/%m/%Y')}")
-        description.append(f"Thư mục nộp báo cáo: {ob.folder}")
-        url = options.folder_url(ob.folder) if options.folder_url else None
-        if url:
-            description.append(f"Liên kết: {url}")
-        todo = icalendar.Todo.new(
-            uid=names.todo_uid(plan, ob), stamp=stamp, summary=names.nfc(f"{title} ({ob.folder.rsplit('/', 1)[-1]})"),
-            description=names.nfc("\n".join(description)), categories=[names.nfc(label)], status="NEEDS-ACTION",
-            start=ob.start if ob.start and (ob.due is None or ob.start <= ob.due) else None)
-        if ob.due:
-            todo.add("DUE", ob.due)
-        todo.add(PLAN_PROPERTY, code)
-        ics = icalendar.Calendar.new(prodid=PRODID, calscale="GREGORIAN", subcomponents=[todo]).to_ical()
-        hashlib.sha256(ics).hexdigest()
-        n += 1
-    return n
-
-
 def bench_core(ns: list[int], notes: list[str]) -> list[dict]:
     """Pure-core figures per unit count (seconds and bytes), in this process."""
     import logging
@@ -779,7 +748,7 @@ def bench_core(ns: list[int], notes: list[str]) -> list[dict]:
     from connector.plan import parse_plan
     from connector.plan.mapping import load_plan
     from connector.render import names
-    from connector.render.ical import RenderOptions, build_desired
+    from connector.render.ical import RenderOptions, build_desired, serialize
     from connector.register.export import write_all
     from connector.register.status import compute_register
     from connector.schedule import expand
@@ -802,11 +771,7 @@ def bench_core(ns: list[int], notes: list[str]) -> list[dict]:
             t_render, (cals, items) = best_of(lambda: build_desired(plan, units, expand(plan, units), options))
             mem = peak_memory(lambda: build_desired(plan, units, expand(plan, units), options))
             obs = expand(plan, units)
-            try:
-                t_ical, todos = best_of(lambda: icalendar_unit_todos(plan, obs, options), budget=0.1, most=3)
-            except Exception as exc:  # noqa: BLE001 - render internals move; the rest still measures
-                t_ical, todos = None, 0
-                notes.append(f"core: icalendar comparison skipped ({type(exc).__name__}: {exc})")
+            t_ical, _ = best_of(lambda: [serialize(it.model, it.hash) for it in items], budget=0.1, most=3)
             by_unit: dict[str, list] = {}
             for ob in obs:
                 if ob.due:
@@ -826,8 +791,8 @@ def bench_core(ns: list[int], notes: list[str]) -> list[dict]:
             rows += [
                 {"measure": "expand + build_desired", "n": n, "seconds": t_render, "peak_bytes": mem,
                  "items": len(items), "calendars": len(cals)},
-                {"measure": f"the unit VTODOs with icalendar {icalendar.__version__}", "n": n, "seconds": t_ical,
-                 "items": todos},
+                {"measure": f"serialize every item (icalendar {icalendar.__version__})", "n": n, "seconds": t_ical,
+                 "items": len(items)},
                 {"measure": "compute_register", "n": n, "seconds": t_reg, "obligations": len(obs), "files": len(files)},
                 {"measure": "register export (json, csv, xlsx, html)", "n": n, "seconds": t_exp},
             ]
@@ -1032,6 +997,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-core", action="store_true", help="skip the pure-core measures")
     ap.add_argument("--core-units", type=int_list, help="unit counts of the pure-core measures (default: --units)")
     ap.add_argument("--no-peers", action="store_true", help="the connector only")
+    ap.add_argument("--plan-year", type=int, default=date.today().year,
+                    help=f"the seed plan's years moved so that it starts in this year (default: this year; "
+                         f"{SEED_FIRST_YEAR}: as written)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     ap.add_argument("--out", help=f"results file (default {RESULTS.relative_to(ROOT)}; --quick: none)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs of every step)")
@@ -1054,6 +1022,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     tmp = Path(tempfile.mkdtemp(prefix="plan-connector-bench-"))
     meta = {"command": " ".join(["scripts/bench.py", *argv]), "date": started.isoformat(timespec="seconds"),
+            "plan_year": args.plan_year,
             "connector": snapshot_code(tmp, args.tree),
             "machine": machine(), "versions": peer_versions(), "servers": {},
             "ratio": "peer / connector (above 1: the connector takes less)", "notes": notes}
@@ -1079,7 +1048,7 @@ def main(argv: list[str] | None = None) -> int:
                         work.mkdir(parents=True)
                         t = time.perf_counter()
                         try:
-                            runs.append(one_run(site, n, work, peers, notes))
+                            runs.append(one_run(site, n, work, peers, notes, args.plan_year))
                         except Exception as exc:  # noqa: BLE001 - one broken run must not lose the others
                             notes.append(f"{name} N={n} run {i + 1} failed: {type(exc).__name__}: {exc}")
                             print(f"bench: {notes[-1]}", file=sys.stderr)
@@ -1087,6 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"bench: {name} N={n} run {i + 1}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
                     if runs:
                         results.append({"server": name, "units": n, "runs": len(runs), "date": meta["date"],
+                                        "plan_year": args.plan_year,
                                         "command": meta["command"], "machine": meta["machine"],
                                         "connector": meta["connector"], "server_versions": meta["servers"][name],
                                         "median": median_tree(runs), "each_run": runs})
@@ -1122,7 +1092,8 @@ def render(doc: dict, out: Path | None) -> str:
     for r in results:
         load = r.get("machine", {}).get("load_average_at_start", "?")
         lines += [f"{r['server']}, {r['units']} units: {r.get('date', '?')}, connector {r.get('connector', '?')}, "
-                  f"load average at start {load}; `{r.get('command', '?')}`", ""]
+                  f"seed plan starting in {r.get('plan_year', SEED_FIRST_YEAR)}, load average at start {load}; "
+                  f"`{r.get('command', '?')}`", ""]
         lines += table(r["server"], r["units"], r["median"], r["runs"]) + [""]
     if core:
         lines += core_table(core) + [""]
