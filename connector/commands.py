@@ -191,12 +191,37 @@ class Job:
         return folders
 
     def list_report_tree(self):
-        """Everything under the plan's report root: one PROPFIND Depth infinity ([] before the first sync).
-        The file ids it gives are learnt for links."""
-        entries = self.webdav.list_tree(self.root, include_self=True)
+        """Everything under the plan's report root ([] before the first sync); the file ids it gives are learnt
+        for links. One PROPFIND Depth infinity, or (see _report_tree) one Depth 1 when nothing changed."""
+        entries = self._report_tree()
         self.links.learn(entries)
         root = nfc(self.root).strip("/")
         return [e for e in entries if e.path != root]
+
+    def _report_tree(self):
+        """The report tree with its root. On Nextcloud and the embedded server, whose folder ETags change when
+        anything beneath changes, the last listing (kept beside the state) brought up to date through those
+        ETags (WebDAVClient.refresh_tree); elsewhere, where they may not, listed whole every time. What this run
+        writes afterwards moves the root's ETag: the next run lists those parts again."""
+        if self.cfg.server.kind not in ("nextcloud", "embedded"):
+            return self.webdav.list_tree(self.root, include_self=True)
+        from connector.state import TreeCache
+
+        cache = TreeCache(self.state, {"files_root": self.files_root, "root": nfc(self.root).strip("/")})
+        known = None
+        if (rows := cache.load()) is not None:
+            try:
+                known = self.webdav.load_entries(rows)
+            except ValueError as exc:
+                log.info("the last listing of the report tree is unreadable (%s); listing it again", exc)
+                cache.drop()
+        entries = self.webdav.refresh_tree(self.root, known)
+        if entries is not known and not self.dry_run:
+            if entries:
+                cache.save(self.webdav.dump_entries(entries))
+            else:
+                cache.drop()
+        return entries
 
     def make_folders(self, entries):
         """Create the missing report folders (a FolderReport): those of periods begun or beginning within

@@ -11,6 +11,7 @@ The sync and collect code talks to them over HTTP exactly as it talks to Nextclo
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -248,11 +249,69 @@ def _radicale_app(data_dir: Path, users: dict[str, str]):
     return radicale.Application(configuration)
 
 
+_FOLDER_ETAGS = "plan_connector.folder_etags"  # environ key: one request's folder ETags, by file path
+
+
+def folder_etags(top: str, memo: dict[str, str]) -> str:
+    """The ETag of the folder `top`: a digest of its modification time and everything beneath it (names,
+    modification times, file sizes), so it changes when anything below changes, as Nextcloud's folder ETags
+    do. The ETags of the folders below go into `memo` (file path -> ETag) on the way: one walk serves a
+    whole listing. Symbolic links are left out, as WsgiDAV leaves them out of listings."""
+    def walk(path: str, mtime_ns: int) -> str:
+        digest = hashlib.blake2b(b"%d" % mtime_ns, digest_size=16)
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            entries = []  # gone while walking: the next request sees it
+        for e in entries:
+            try:
+                if e.is_symlink():
+                    continue
+                st = e.stat()
+                if e.is_dir():
+                    digest.update(b"\0d%s\0%s" % (os.fsencode(e.name), walk(e.path, st.st_mtime_ns).encode()))
+                elif e.is_file():
+                    digest.update(b"\0f%s\0%d\0%d" % (os.fsencode(e.name), st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                continue
+        memo[path] = etag = digest.hexdigest()
+        return etag
+    return walk(top, os.stat(top).st_mtime_ns)
+
+
+def _files_provider(files_dir: Path):
+    """WsgiDAV's filesystem provider, with folder ETags (see folder_etags): the report tree's root ETag
+    tells the connector whether anything changed beneath it before it lists the whole tree."""
+    from wsgidav.fs_dav_provider import FilesystemProvider, FolderResource
+
+    class Folder(FolderResource):
+        def get_etag(self):
+            memo = self.environ.setdefault(_FOLDER_ETAGS, {})
+            return memo.get(self._file_path) or folder_etags(self._file_path, memo)
+
+        def get_descendants(self, *, depth="infinity", **kwargs):
+            # The subtree is walked once, before the listing reads its entries: a change made meanwhile
+            # moves the next ETag (never the other way round), and subfolders' ETags cost a lookup.
+            if depth != "0":
+                self.get_etag()
+            return super().get_descendants(depth=depth, **kwargs)
+
+    class Files(FilesystemProvider):
+        def get_resource_inst(self, path, environ):
+            res = super().get_resource_inst(path, environ)
+            if type(res) is FolderResource:
+                res.__class__ = Folder  # the same folder, with an ETag
+            return res
+
+    return Files(str(files_dir), fs_opts={"shadow_map": {}, "follow_symlinks": False})
+
+
 def _wsgidav_app(files_dir: Path, users: dict[str, str]):
     from wsgidav.wsgidav_app import WsgiDAVApp
 
     config = {
-        "provider_mapping": {"/": str(files_dir)},
+        "provider_mapping": {"/": _files_provider(files_dir)},
         "simple_dc": {"user_mapping": {"*": {name: {"password": secret} for name, secret in users.items()}}},
         # Basic only: requests' HTTPBasicAuth and the Nextcloud-style clients send it preemptively.
         "http_authenticator": {"accept_basic": True, "accept_digest": False, "default_to_digest": False},

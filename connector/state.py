@@ -79,6 +79,41 @@ class State:
         atomic_write(self.path, json.dumps(self.data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"), 0o600)
 
 
+class TreeCache:
+    """The last listing of a plan's report tree, beside the state (`<state file>-tree.json`), for servers whose
+    folder ETags tell whether anything changed beneath (see WebDAVClient.refresh_tree).
+
+    It holds a format version, what it is the listing of (`key`: server, root) and the rows; one that is
+    unreadable, of another version or of another tree is dropped and costs one full listing.
+    """
+
+    VERSION = 1
+
+    def __init__(self, state: State, key: dict[str, str]):
+        self.path = state.path.with_name(f"{state.path.stem}-tree.json")
+        self.key = key
+
+    def load(self) -> list | None:
+        try:
+            doc = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            doc = None
+        if (isinstance(doc, dict) and doc.get("version") == self.VERSION and doc.get("key") == self.key
+                and isinstance(doc.get("rows"), list)):
+            return doc["rows"]
+        self.drop()
+        return None
+
+    def save(self, rows: list) -> None:
+        doc = {"version": self.VERSION, "key": self.key, "rows": rows}
+        atomic_write(self.path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 0o600)
+
+    def drop(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def _key(href: str) -> str:
     return unicodedata.normalize("NFC", unquote(urlsplit(href).path))
 

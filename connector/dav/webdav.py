@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import escape
@@ -25,6 +26,10 @@ _TREE_PROPS = ("<d:getlastmodified/><d:getetag/><d:getcontentlength/><d:resource
 _PROPFIND = ('<?xml version="1.0" encoding="UTF-8"?>\n'
              '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns">'
              f"<d:prop>{_TREE_PROPS}</d:prop></d:propfind>")
+
+(_RESOURCETYPE, _COLLECTION, _LENGTH, _OC_SIZE, _UPLOAD_TIME, _ETAG, _MODIFIED, _FILEID, _OWNER, _PERMISSIONS) = map(
+    dx.clark, ("d:resourcetype", "d:collection", "d:getcontentlength", "oc:size", "nc:upload_time", "d:getetag",
+               "d:getlastmodified", "oc:fileid", "oc:owner-id", "oc:permissions"))
 
 
 @dataclass
@@ -62,6 +67,7 @@ def file_id_header(value: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+@lru_cache(maxsize=4096)  # a listing's folders share a few seconds of modification times
 def _http_date(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -79,6 +85,7 @@ class WebDAVClient:
         self.http = http
         self.root_url = root_url if root_url.endswith("/") else root_url + "/"
         self._root_path = _norm(url_path(self.root_url))
+        self._root_prefix = self._root_path + "/"
         self.created_ids: dict[str, str] = {}  # path -> file id of the folders this client made (Nextcloud)
 
     def url(self, path: str) -> str:
@@ -86,23 +93,22 @@ class WebDAVClient:
         return join_url(self.root_url, path) if _norm(path) else self.root_url
 
     def _entry(self, r: dx.Response) -> Entry | None:
-        full = _norm(r.href)
-        if full != self._root_path and not full.startswith(self._root_path + "/") and self._root_path:
+        full = r.href.strip("/")  # the href is NFC already (xml.href_path)
+        if full != self._root_path and not full.startswith(self._root_prefix) and self._root_path:
             return None
         rel = full[len(self._root_path):].strip("/") if self._root_path else full
-        rt = r.props.get(dx.clark("d:resourcetype"))
-        is_dir = (rt is not None and rt.find(dx.clark("d:collection")) is not None) or (
-            rt is None and r.href.endswith("/"))
-        size = _int(r.text("d:getcontentlength"))
+        text = r.text
+        rt = r.props.get(_RESOURCETYPE)
+        is_dir = (rt is not None and rt.find(_COLLECTION) is not None) or (rt is None and r.href.endswith("/"))
+        size = _int(text(_LENGTH))
         if size is None:
-            size = _int(r.text("oc:size"))
-        upload = _int(r.text("nc:upload_time"))
+            size = _int(text(_OC_SIZE))
+        upload = _int(text(_UPLOAD_TIME))
         return Entry(
-            href=r.href, path=rel, is_dir=is_dir, size=size, etag=normalize_etag(r.text("d:getetag")),
-            last_modified=_http_date(r.text("d:getlastmodified")),
+            href=r.href, path=rel, is_dir=is_dir, size=size, etag=normalize_etag(text(_ETAG)),
+            last_modified=_http_date(text(_MODIFIED)),
             upload_time=datetime.fromtimestamp(upload, UTC) if upload else None,
-            file_id=r.text("oc:fileid") or None, owner_id=r.text("oc:owner-id") or None,
-            permissions=r.text("oc:permissions") or None)
+            file_id=text(_FILEID) or None, owner_id=text(_OWNER) or None, permissions=text(_PERMISSIONS) or None)
 
     def _propfind(self, path: str, depth: str, expect=(207,)):
         return self.http.request("PROPFIND", self.url(path), headers={**_XML, "Depth": depth},
@@ -126,6 +132,75 @@ class WebDAVClient:
             log.info("server refuses Depth infinity on %s; walking folder by folder", path or "/")
             return self._walk(path, include_self)
         raise self.http.error_for(resp, "PROPFIND", self.url(path))
+
+    def refresh_tree(self, path: str, known: list[Entry] | None, *, max_relists: int = 8) -> list[Entry]:
+        """`path` and everything below it, as list_tree(path, include_self=True) gives it, reusing `known` (an
+        earlier answer of either) where folder ETags say nothing changed. Only for servers whose folder ETags
+        change when anything beneath changes (Nextcloud, the embedded server).
+
+        One PROPFIND Depth 1 of `path`: when its ETag and file id are the known root's, `known` is the answer
+        as it is. Otherwise the folders directly below whose ETag moved (or that are new) are listed again,
+        each with one PROPFIND Depth infinity, up to `max_relists` of them; more: the whole tree in one.
+        Every ETag kept was read before the entries below it, so a change made during the listing moves
+        the next ETag rather than hide in a listing that looks current. A missing `path` gives [].
+        """
+        path = _norm(path)
+        old = {e.path: e for e in known or ()}
+        was = old.get(path)
+        if was is None:
+            return self.list_tree(path, include_self=True)
+        resp = self._propfind(path, "1", expect=(207, 404))
+        if resp.status_code == 404:
+            return []
+        top = [e for r in dx.parse_multistatus(resp.content).responses if (e := self._entry(r)) is not None]
+        root = next((e for e in top if e.path == path), None)
+        if root is None or not root.etag:
+            return self.list_tree(path, include_self=True)
+        if (was.etag, was.file_id) == (root.etag, root.file_id):
+            return known
+
+        def moved(e: Entry) -> bool:
+            o = old.get(e.path)
+            return o is None or not o.is_dir or not e.etag or (o.etag, o.file_id) != (e.etag, e.file_id)
+
+        children = [e for e in top if e.path != path and e.is_dir]
+        stale = {e.path for e in children if moved(e)}
+        if len(stale) > max_relists:
+            return self.list_tree(path, include_self=True)
+        below: dict[str, list[Entry]] = {}  # a child folder -> the known entries beneath it
+        prefix = path + "/" if path else ""
+        for e in known:
+            if e.path.startswith(prefix) and "/" in (rest := e.path[len(prefix):]):
+                below.setdefault(prefix + rest.split("/", 1)[0], []).append(e)
+        out = list(top)
+        for child in children:
+            out += self.list_tree(child.path) if child.path in stale else below.get(child.path, [])
+        return sorted(out, key=lambda e: e.path)
+
+    def dump_entries(self, entries: list[Entry]) -> list[list]:
+        """Entries as JSON-ready rows (see load_entries), the href left out where it is the usual one."""
+        def stamp(dt: datetime | None) -> float | None:
+            return dt.timestamp() if dt else None
+        return [[e.path, e.is_dir, e.size, e.etag, stamp(e.last_modified), stamp(e.upload_time), e.file_id,
+                 e.owner_id, e.permissions, None if e.href == self._href(e.path, e.is_dir) else e.href]
+                for e in entries]
+
+    def load_entries(self, rows: list[list]) -> list[Entry]:
+        """The entries dump_entries wrote (ValueError when they are not such rows)."""
+        def when(ts) -> datetime | None:
+            return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+        try:
+            return [Entry(href=href or self._href(path, is_dir), path=path, is_dir=bool(is_dir), size=size,
+                          etag=etag, last_modified=when(modified), upload_time=when(uploaded), file_id=file_id,
+                          owner_id=owner_id, permissions=permissions)
+                    for path, is_dir, size, etag, modified, uploaded, file_id, owner_id, permissions, href in rows]
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            raise ValueError(f"not a listing: {exc}") from exc
+
+    def _href(self, path: str, is_dir: bool) -> str:
+        """The decoded href a server usually gives `path`: "/<root path>/<path>", "/" after a folder."""
+        full = "/".join(p for p in (self._root_path, path) if p)
+        return f"/{full}/" if is_dir and full else f"/{full}"
 
     def _walk(self, path: str, include_self: bool = False) -> list[Entry]:
         out: list[Entry] = []
