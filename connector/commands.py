@@ -307,7 +307,8 @@ class Job:
         h.update(repr((__version__, ical.MODEL_VERSION, self.code, self.root, self.ocs is None, cfg.alarm_days,
                        cfg.coordinator_groups, cfg.publish, self.cfg.sync.task_lists,
                        self.links.nextcloud, self.links.web_base,
-                       sorted(i for i in self.links.ids.items() if i[0].startswith(below)),
+                       sorted(i for i in self.links.ids.items()  # folders' ids: an upload changes no link
+                              if i[0].startswith(below) and (present is None or i[0] in present)),
                        sorted(p for p in present if p.startswith(below)) if present is not None else None,
                        sorted((k, v.isoformat()) for k, v in completions.items()))).encode())
         h.update(self.plan.model_dump_json().encode())
@@ -345,7 +346,8 @@ class Job:
                                                                 coordinator_groups=cfg.coordinator_groups,
                                                                 task_lists=self.cfg.sync.task_lists))
             if report is None:
-                options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url)
+                options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url,
+                                        folder_made=lambda f: self.links.exists(f"{self.root}/{f}"))
                 calendars, items = build_desired(self.plan, self.units, self.obligations, options,
                                                  completions=completions, coordinator_groups=cfg.coordinator_groups,
                                                  publish=cfg.publish, task_lists=self.cfg.sync.task_lists)

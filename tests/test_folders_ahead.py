@@ -104,15 +104,21 @@ def folders_of(job: Job) -> set[str]:
     return {e.path[len(prefix):] for e in job.list_report_tree() if e.is_dir}
 
 
-def todo_links(job: Job, unit: str) -> dict[str, str]:
-    """UID -> the link ("Liên kết: …") of each to-do in the unit's task list."""
+def todo_descriptions(job: Job, unit: str) -> dict[str, str]:
+    """UID -> the description of each to-do in the unit's task list."""
     cal = job.caldav.calendars()[calendar_slug(job.plan, "unit", next(u for u in job.units if u.id == unit))]
     listing = job.caldav.list_items(cal.href)
+    return {str(todo["UID"]): str(todo["DESCRIPTION"])
+            for _etag, ics in job.caldav.fetch(cal.href, list(listing.items)).values()
+            for todo in Calendar.from_ical(ics).walk("VTODO")}
+
+
+def todo_links(job: Job, unit: str) -> dict[str, str]:
+    """UID -> the link ("Liên kết: …") of each to-do in the unit's task list."""
     out = {}
-    for _etag, ics in job.caldav.fetch(cal.href, list(listing.items)).values():
-        for todo in Calendar.from_ical(ics).walk("VTODO"):
-            found = re.search(r"^Liên kết: (\S+)$", str(todo["DESCRIPTION"]), re.M)
-            out[str(todo["UID"])] = found.group(1) if found else ""
+    for uid, text in todo_descriptions(job, unit).items():
+        found = re.search(r"^Liên kết: (\S+)$", text, re.M)
+        out[uid] = found.group(1) if found else ""
     return out
 
 
@@ -154,6 +160,10 @@ def test_folders_come_with_their_periods_and_links_always_open_one(story, tmp_pa
             assert opened == (o.folder if o.folder in made else task_dir if task_dir in made else "Chi bộ A")
         assert any(path_of(job, links[todo_uid(job.plan, o)]) == "Chi bộ A" for o in later)  # 04: only in December
         assert any(path_of(job, links[todo_uid(job.plan, o)]).count("/") == 1 for o in later)  # 07: Năm 2027
+        # ... and says its own folder comes with its period.
+        texts = todo_descriptions(job, "cb-a")
+        for o in mine:
+            assert ("(thư mục sẽ được tạo khi đến kỳ)" in texts[todo_uid(job.plan, o)]) == (o in later), o.folder
 
         # The register: those periods are not due yet, their rows open an existing folder, nothing is missing.
         summary = run_job(job, MARCH, tmp_path / "out")

@@ -50,6 +50,7 @@ class RenderOptions:
     alarm_days: list[int] = field(default_factory=lambda: [7, 1])
     tz: str = "Asia/Ho_Chi_Minh"  # for naive completion times
     folder_url: Callable[[str], str | None] | None = None  # obligation folder path -> web link
+    folder_made: Callable[[str], bool] | None = None  # False: the folder waits for its period (sync.folders)
 
 
 class DesiredCalendar(BaseModel):
@@ -409,7 +410,8 @@ def _unit_todos(plan: Plan, unit: Unit, obs: Sequence[Obligation], tasks: Mappin
         elif ob.kind == MilestoneKind.ONGOING:
             description.append(f"Thực hiện thường xuyên: báo cáo kết quả trong báo cáo hằng năm (hạn {report_due} "
                                "hằng năm)")
-        description.append(f"Thư mục nộp báo cáo: {ob.folder}")
+        waits = options.folder_made is not None and not options.folder_made(ob.folder)
+        description.append(f"Thư mục nộp báo cáo: {ob.folder}" + (" (thư mục sẽ được tạo khi đến kỳ)" if waits else ""))
         url = options.folder_url(ob.folder) if options.folder_url else None
         if url:
             description.append(f"Liên kết: {url}")
