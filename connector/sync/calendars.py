@@ -186,7 +186,7 @@ class CalendarSync:
                     view.pop(change.href, None)
                     report.deleted += 1
                 return
-            etag = self.caldav.put(self._abs(change.href), change.body, etag=change.etag,
+            etag = self.caldav.put(self._abs(change.href), change.text(), etag=change.etag,
                                    create=change.action is Action.CREATE)
             with self._lock:
                 view[change.href] = ItemMeta(etag, self.plan_code, change.hash)  # None: learnt after the writes

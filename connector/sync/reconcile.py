@@ -76,9 +76,6 @@ class Wanted:
     hash: str
     body: str | Callable[[], str]  # the item's text, or what makes it (called only for what is written)
 
-    def text(self) -> str:
-        return self.body() if callable(self.body) else self.body
-
 
 @dataclass(frozen=True)
 class Change:
@@ -87,8 +84,11 @@ class Change:
     href: str
     uid: str | None = None
     etag: str | None = None  # the ETag we expect (If-Match); None for creates
-    body: str | None = None
+    body: str | Callable[[], str] | None = None  # made when written (by the writer that sends it)
     hash: str | None = None
+
+    def text(self) -> str | None:
+        return self.body() if callable(self.body) else self.body
 
 
 def diff_collection(collection: str, wanted: dict[str, Wanted], known: dict[str, ItemMeta], plan_code: str
@@ -104,13 +104,13 @@ def diff_collection(collection: str, wanted: dict[str, Wanted], known: dict[str,
     for href, w in wanted.items():
         k = known.get(href)
         if k is None:
-            changes.append(Change(Action.CREATE, collection, href, w.uid, None, w.text(), w.hash))
+            changes.append(Change(Action.CREATE, collection, href, w.uid, None, w.body, w.hash))
         elif not owns(href, k, plan_code):
             continue  # a person's item at our href: leave it (reported by the caller)
         elif k.hash == w.hash:
             unchanged += 1
         else:
-            changes.append(Change(Action.UPDATE, collection, href, w.uid, k.etag, w.text(), w.hash))
+            changes.append(Change(Action.UPDATE, collection, href, w.uid, k.etag, w.body, w.hash))
     for href, k in known.items():
         if href not in wanted and owns(href, k, plan_code):
             changes.append(Change(Action.DELETE, collection, href, uid_of_key(href), k.etag))
