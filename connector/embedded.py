@@ -7,7 +7,8 @@ Both run in-process on cheroot, each in a daemon thread, with their data under o
     <data_dir>/caldav/            Radicale's collections
     <data_dir>/files/             the tree WsgiDAV serves at "/"
 
-The sync and collect code talks to them over HTTP exactly as it talks to Nextcloud.
+The sync and collect code talks to them over HTTP exactly as it talks to Nextcloud. Like Nextcloud's, the
+WebDAV server's folder ETags change when anything beneath them changes (see folder_etags).
 """
 from __future__ import annotations
 

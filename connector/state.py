@@ -3,7 +3,8 @@
 One JSON file per (server, user, plan) in the state directory. Safe to delete: losing it costs one
 full listing of each collection, never a duplicate (UIDs and hrefs are deterministic and creates
 are conditional); only the calendars of units removed meanwhile are then no longer known as this
-plan's (they stay, with their items, until removed by hand).
+plan's (they stay, with their items, until removed by hand). Beside it, `<same name>-tree.json` keeps the
+last listing of the plan's report tree (TreeCache); losing it costs one full listing of the tree.
 
 Schema (`schema_version` 2): "calendars" maps each calendar slug this plan made to {"href": decoded path,
 "token": the sync token of the REPORT that listed it, "items": {decoded NFC path: {"etag", "plan",

@@ -6,9 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from connector.dav import xml as dx
@@ -93,7 +93,7 @@ class WebDAVClient:
         return join_url(self.root_url, path) if _norm(path) else self.root_url
 
     def _entry(self, r: dx.Response) -> Entry | None:
-        full = r.href.strip("/")  # the href is NFC already (xml.href_path)
+        full = _norm(r.href)
         if full != self._root_path and not full.startswith(self._root_prefix) and self._root_path:
             return None
         rel = full[len(self._root_path):].strip("/") if self._root_path else full
@@ -189,13 +189,17 @@ class WebDAVClient:
         """The entries dump_entries wrote (ValueError when they are not such rows)."""
         def when(ts) -> datetime | None:
             return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+        out = []
         try:
-            return [Entry(href=href or self._href(path, is_dir), path=path, is_dir=bool(is_dir), size=size,
-                          etag=etag, last_modified=when(modified), upload_time=when(uploaded), file_id=file_id,
-                          owner_id=owner_id, permissions=permissions)
-                    for path, is_dir, size, etag, modified, uploaded, file_id, owner_id, permissions, href in rows]
+            for path, is_dir, size, etag, modified, uploaded, file_id, owner_id, permissions, href in rows:
+                if not isinstance(path, str) or not isinstance(href, str | None):
+                    raise TypeError(f"a path is not text: {path!r}")
+                out.append(Entry(href=href or self._href(path, is_dir), path=path, is_dir=bool(is_dir), size=size,
+                                 etag=etag, last_modified=when(modified), upload_time=when(uploaded),
+                                 file_id=file_id, owner_id=owner_id, permissions=permissions))
         except (TypeError, ValueError, OverflowError, OSError) as exc:
             raise ValueError(f"not a listing: {exc}") from exc
+        return out
 
     def _href(self, path: str, is_dir: bool) -> str:
         """The decoded href a server usually gives `path`: "/<root path>/<path>", "/" after a folder."""
