@@ -56,6 +56,7 @@ class State:
     def __init__(self, path: Path, data: dict[str, Any] | None = None):
         self.path = path
         self.data: dict[str, Any] = data or {}
+        self._saved: bytes | None = None  # what the file holds (as read or last written)
 
     @classmethod
     def open(cls, state_dir: Path, server_id: str, plan_code: str) -> "State":
@@ -63,21 +64,30 @@ class State:
         digest = hashlib.sha256(server_id.encode()).hexdigest()[:10]
         path = state_dir / f"{plan_code}-{digest}.json"
         data: dict[str, Any] = {}
+        raw = None
         if path.is_file():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                raw = path.read_bytes()
+                data = json.loads(raw)
             except (OSError, ValueError):
                 data = {}  # a damaged state only costs a full listing
             if not isinstance(data, dict):
                 data = {}
-        return cls(path, migrate(data, plan_code))
+        state = cls(path, migrate(data, plan_code))
+        state._saved = raw
+        return state
 
     def section(self, name: str) -> dict[str, Any]:
         return self.data.setdefault(name, {})
 
     def save(self) -> None:
+        """Write the state, unless the file already holds exactly this (a run that changed nothing)."""
         self.data["schema_version"] = SCHEMA_VERSION
-        atomic_write(self.path, json.dumps(self.data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"), 0o600)
+        # Compact: json's C encoder (indent= would take the pure-Python one, ~4x slower on a large state).
+        raw = json.dumps(self.data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        if raw != self._saved:
+            atomic_write(self.path, raw, 0o600)
+            self._saved = raw
 
 
 class TreeCache:

@@ -9,7 +9,8 @@ Nextcloud), with a units file of that size ("Chi bộ cơ sở số N" after the
 of the seed plan with its years moved so that it starts in --plan-year (default: this year, a plan being
 carried out now; its report folders come with their periods, [sync] folders_ahead_days):
 
-- connector: first sync (wall, requests by method, objects created, its calendar step), no-op re-sync,
+- connector: first sync (wall, requests by method, objects created, its calendar step), no-op re-sync
+  (twice: right after the first sync, which lists the new tree whole once, and again, as on most days),
   one-change re-sync (task 18's deadline moved a month in the plan copy), collect with 5 files filed per
   unit and the collect after it (unchanged tree), the register build alone (compute + export), peak RSS;
 - peers, writing the very objects the connector rendered (its build_desired output) into calendars of
@@ -642,7 +643,8 @@ def one_run(site, n: int, work: Path, peers: dict[str, str | None], notes: list[
                             "shares": max(0, first["sync"].get("created", 0) - items
                                           - first["sync"].get("folders_created", 0))}
         first["objects_created"] = sum(first["objects"].values())
-        conn["noop"] = connector("noop-sync", "sync", "--json")
+        conn["noop"] = connector("noop-sync", "sync", "--json")  # lists the tree the first sync filled
+        conn["noop_settled"] = connector("noop-settled", "sync", "--json")  # a day like most: nothing moved
         move_deadline(plan, plan_year)
         conn["change"] = connector("change-sync", "sync", "--json")
         conn["files_filed"] = file_reports(cfg, actors)
@@ -650,7 +652,8 @@ def one_run(site, n: int, work: Path, peers: dict[str, str | None], notes: list[
         conn["collect_noop"] = connector("collect-noop", "collect")
         conn["register_build"] = sum(conn["collect"]["steps"].get(k, 0.0)
                                      for k in ("register compute", "register export"))
-        conn["rss"] = max(conn[k]["rss"] for k in ("first", "noop", "change", "collect", "collect_noop"))
+        conn["rss"] = max(conn[k]["rss"] for k in ("first", "noop", "noop_settled", "change", "collect",
+                                                   "collect_noop"))
         out = {"connector": conn}
 
         objects = json.loads(dump.read_text(encoding="utf-8")) if dump.is_file() else None
@@ -873,7 +876,14 @@ def table(server: str, n: int, m: dict, runs: int) -> list[str]:
         lambda p: p["first"].get("written", p["first"]["by_method"].get("PUT")),
         f" ({o.get('items', 0)} items, {o.get('calendars', 0)} calendars, {o.get('folders', 0)} folders, "
         f"{o.get('shares', 0)} shares)")
-    row("re-sync, nothing changed: wall (peers: their re-sync)", c["noop"]["wall"], "s", lambda p: p["noop"]["wall"])
+    row("re-sync, nothing changed, right after the first (tree listed whole once): wall (peers: their re-sync)",
+        c["noop"]["wall"], "s", lambda p: p["noop"]["wall"])
+    settled = c.get("noop_settled")
+    if settled:
+        row("re-sync, nothing changed, any later day: wall (peers: their re-sync)", settled["wall"], "s",
+            lambda p: p["noop"]["wall"])
+        row("re-sync, nothing changed, any later day: requests", settled["requests"], "req",
+            lambda p: p["noop"]["requests"], f" ({methods(settled['by_method'])})")
     row("re-sync, nothing changed: requests", c["noop"]["requests"], "req", lambda p: p["noop"]["requests"],
         f" ({methods(c['noop']['by_method'])})")
     row("re-sync, nothing changed: writes", c["noop"]["writes"], "n", lambda p: p["noop"]["writes"])

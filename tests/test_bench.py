@@ -37,12 +37,13 @@ def test_quick_run_measures_every_step_of_the_connector(quick):
     [result] = doc["results"]
     assert (result["server"], result["units"], result["runs"]) == ("embedded", 2, 1)
     conn = result["median"]["connector"]
-    for step in ("first", "noop", "change", "collect", "collect_noop"):
+    for step in ("first", "noop", "noop_settled", "change", "collect", "collect_noop"):
         assert {"wall", "requests", "writes", "by_method", "rss"} <= set(conn[step]), step
         assert conn[step]["exit"] == 0, step
     assert conn["first"]["objects"]["items"] == result["median"]["objects"]["items"] > 100
     assert conn["first"]["requests"] >= conn["first"]["objects_created"]
     assert conn["noop"]["writes"] == 0 and 0 < conn["noop"]["requests"] < 10
+    assert conn["noop_settled"]["writes"] == 0 and conn["noop_settled"]["requests"] <= conn["noop"]["requests"]
     assert conn["change"]["writes"] > 0  # the moved deadline is written
     assert conn["collect_noop"]["writes"] == 0
     assert conn["register_build"] > 0 and conn["rss"] > 10 * 2**20
@@ -73,6 +74,7 @@ def test_the_table_shows_the_connector_beside_the_peers(quick):
     assert "| connector |" in header
     for peer, title in (("loop", "bare PUT loop"), ("caldav", "caldav lib"), ("vdirsyncer", "vdirsyncer")):
         assert (title in header) == (importlib.util.find_spec(PEER_MODULES[peer]) is not None)
-    for measure in ("first sync: requests", "re-sync, nothing changed: requests", "collect again, tree unchanged",
+    for measure in ("first sync: requests", "re-sync, nothing changed: requests", "nothing changed, any later day",
+                    "collect again, tree unchanged",
                     "register build alone", "peak RSS"):
         assert measure in proc.stdout
