@@ -148,18 +148,33 @@ class Register(BaseModel):
         """Unit id -> name, as the rows give them."""
         return {r.unit: r.unit_name for r in self.rows}
 
+    def _index(self) -> dict:
+        """Per-register lookups, made once per rows list (the exports ask them for every row)."""
+        key = (id(self.rows), len(self.rows))
+        cached = self.__dict__.get("_index_cache")
+        if cached is None or cached[0] != key:
+            reports: dict[str, list[RegisterRow]] = {}
+            for r in self.rows:
+                if r.task == 0 and r.due:
+                    reports.setdefault(r.unit, []).append(r)
+            for found in reports.values():
+                found.sort(key=lambda r: r.due)
+            cached = (key, {"titles": {r.task: r.task_title for r in self.rows}, "reports": reports})
+            self.__dict__["_index_cache"] = cached
+        return cached[1]
+
     def task_titles(self) -> dict[int, str]:
         """Task number -> title, as the rows give them."""
-        return {r.task: r.task_title for r in self.rows}
+        return dict(self._index()["titles"])
 
     def full_title(self, task: int) -> str:
         """A task's full title (the rows' title where the register has none)."""
-        return self.tasks.get(task) or self.task_titles().get(task, "")
+        return self.tasks.get(task) or self._index()["titles"].get(task, "")
 
     def judging_report(self, row: RegisterRow) -> RegisterRow | None:
         """The yearly report an ongoing row is judged by: the unit's first one not yet past as of the register's
         day, else its last."""
-        reports = sorted((r for r in self.rows if r.unit == row.unit and r.task == 0 and r.due), key=lambda r: r.due)
+        reports = self._index()["reports"].get(row.unit, [])
         return next((r for r in reports if r.due >= self.as_of), reports[-1] if reports else None)
 
 

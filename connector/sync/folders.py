@@ -120,9 +120,12 @@ def _adopt_dated_folders(obligations: list[Obligation], dirs: set[str]) -> list[
         if ob.kind == MilestoneKind.ONCE and ob.folder not in dirs and ob.folder.count("/") == 2:
             lacking.setdefault(ob.folder.rsplit("/", 1)[0], []).append(i)
     out = list(obligations)
+    below: dict[str, list[str]] = {}  # task folder -> its period folders (one pass: no dirs x tasks scan)
+    for d in dirs:
+        if d.count("/") == 2:
+            below.setdefault(d.rsplit("/", 1)[0], []).append(d)
     for task_dir, indexes in lacking.items():
-        free = [d for d in dirs if d.rsplit("/", 1)[0] == task_dir and d not in claimed
-                and d.count("/") == 2 and _DATED.match(d.rsplit("/", 1)[1])]
+        free = [d for d in below.get(task_dir, ()) if d not in claimed and _DATED.match(d.rsplit("/", 1)[1])]
         if len(free) == 1 and len(indexes) == 1:
             out[indexes[0]] = out[indexes[0]].model_copy(update={"folder": free[0]})
     return out
