@@ -6,6 +6,7 @@ keeps the state. The same code runs on Nextcloud, any CalDAV/WebDAV server and t
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, datetime
 from pathlib import Path
@@ -69,6 +70,20 @@ def start_embedded(data_dir: Path, caldav_port: int, webdav_port: int):
     except ConfigError as exc:
         log.warning("%s; using free ports instead (links in events change with the ports)", exc)
         return EmbeddedServers(data_dir).start()
+
+
+@functools.cache
+def _rendering_code_digest() -> bytes:
+    """The rendering code itself (render/, schedule.py), read once per process: a changed renderer makes
+    other items even where MODEL_VERSION was not bumped."""
+    import hashlib
+
+    from connector.render import ical
+
+    h = hashlib.sha256()
+    for source in sorted(Path(ical.__file__).parent.glob("*.py")) + [Path(__file__).parent / "schedule.py"]:
+        h.update(source.read_bytes())
+    return h.digest()
 
 
 def local_today() -> date:
@@ -298,9 +313,7 @@ class Job:
         from connector import __version__
         from connector.render import ical
 
-        h = hashlib.sha256()
-        for source in sorted(Path(ical.__file__).parent.glob("*.py")) + [Path(__file__).parent / "schedule.py"]:
-            h.update(source.read_bytes())
+        h = hashlib.sha256(_rendering_code_digest())
         cfg = self.cfg.plan
         below = nfc(self.root).strip("/") + "/"  # the folders links can name (a first run also made the root's parents)
         present = self.links.present
@@ -337,23 +350,23 @@ class Job:
                                 max_delete_fraction=self.cfg.sync.max_delete_fraction, sharing=sharing,
                                 limits_state=self.state.section("calendar_limits"),
                                 read_limits=self._calendar_limits_reader())
-        fingerprint = self.desired_fingerprint(completions)
+        layout = {"coordinator_groups": cfg.coordinator_groups, "publish": cfg.publish,
+                  "task_lists": self.cfg.sync.task_lists}
+        fingerprint = None if self.dry_run else self.desired_fingerprint(completions)
         settled = self.state.section("settled_calendars")
         try:
-            report = None
-            if settled.get("fingerprint") == fingerprint and not (self.force or self.dry_run):
-                report = cal_sync.run_settled(desired_calendars(self.plan, self.units, publish=cfg.publish,
-                                                                coordinator_groups=cfg.coordinator_groups,
-                                                                task_lists=self.cfg.sync.task_lists))
+            report = home = None
+            if fingerprint is not None and settled.get("fingerprint") == fingerprint and not self.force:
+                home = self.caldav.calendars()
+                report = cal_sync.run_settled(desired_calendars(self.plan, self.units, **layout), home)
             if report is None:
                 options = RenderOptions(alarm_days=cfg.alarm_days, folder_url=self.folder_url,
                                         folder_made=lambda f: self.links.exists(f"{self.root}/{f}"))
                 calendars, items = build_desired(self.plan, self.units, self.obligations, options,
-                                                 completions=completions, coordinator_groups=cfg.coordinator_groups,
-                                                 publish=cfg.publish, task_lists=self.cfg.sync.task_lists)
+                                                 completions=completions, **layout)
                 settled.clear()
-                report = cal_sync.run(calendars, items)
-            if not (report.failed or report.waiting or report.paced or self.dry_run):
+                report = cal_sync.run(calendars, items, home)
+            if fingerprint is not None and not (report.failed or report.waiting or report.paced):
                 settled["fingerprint"] = fingerprint
         finally:
             if not self.dry_run:

@@ -120,7 +120,6 @@ class CalendarSync:
         self.clock = clock
         self._limits: CalendarLimits | None = None
         self._lock = threading.Lock()
-        self.home: CalendarHome | None = None  # the calendar home as run_settled read it
 
     # -- reading -----------------------------------------------------------------------------
     @staticmethod
@@ -334,12 +333,11 @@ class CalendarSync:
                             resume_at=resume, shared_advice=any(c.unit for c in waiting))
 
     # -- the whole run -----------------------------------------------------------------------
-    def run_settled(self, calendars: list[DesiredCalendar]) -> SyncReport | None:
+    def run_settled(self, calendars: list[DesiredCalendar], home: CalendarHome) -> SyncReport | None:
         """The run when the desired items are those the last complete run left (the caller knows: same
-        inputs) and the server still holds them: every calendar there under its name, its sync-token
-        unmoved, no calendar of ours left over. Reads the calendar home only (kept for `run`); None when
-        anything moved, and `run` decides item by item."""
-        self.home = home = self.caldav.calendars()
+        inputs) and the server still holds them (`home`, the calendar home as just read): every calendar
+        there under its name, its sync-token unmoved, no calendar of ours left over. None when anything
+        moved: `run` then decides item by item."""
         wanted = {c.slug for c in calendars}
         if any(slug in self.state and slug not in wanted and slug.startswith(self.prefix) for slug in home):
             return None
@@ -355,13 +353,13 @@ class CalendarSync:
             self.sharing.apply(home, calendars, report)
         return report
 
-    def run(self, calendars: list[DesiredCalendar], items: list[DesiredItem]) -> SyncReport:
-        """Make the server hold exactly `items` (among ours) in `calendars`; return what happened."""
+    def run(self, calendars: list[DesiredCalendar], items: list[DesiredItem],
+            home: CalendarHome | None = None) -> SyncReport:
+        """Make the server hold exactly `items` (among ours) in `calendars`; return what happened. `home`: the
+        calendar home if the caller has just read it (else read here)."""
         report = SyncReport(calendars=[c.slug for c in calendars])
         unusable: set[str] = set()
-        home = self.home or self.caldav.calendars()  # run_settled may have read it
-        self.home = None
-        home = self._from_trash(home, calendars, report, unusable)
+        home = self._from_trash(home or self.caldav.calendars(), calendars, report, unusable)
         by_cal: dict[str, dict[str, DesiredItem]] = {c.slug: {} for c in calendars}
         for it in items:
             by_cal.setdefault(it.calendar, {})[it.uid] = it

@@ -2,9 +2,9 @@
 
 A period's folder is made when it is needed: once the period has started or starts within
 `[sync] folders_ahead_days` (past periods always, so late reports have a place), not every period to
-the plan's horizon up front; each unit's folder always. One PROPFIND (Depth infinity) of the plan's
-root tells what exists; missing folders are made one level at a time, parents first. The same listing
-then serves collection, so a `run` reads the tree once.
+the plan's horizon up front; each unit's folder always. The listing of the plan's root
+(Job.list_report_tree) tells what exists; missing folders are made one level at a time, parents first.
+The same listing then serves collection, so a `run` reads the tree once.
 """
 from __future__ import annotations
 
