@@ -9,6 +9,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def chi_bo_units(*letters: str) -> str:
+    """A units.toml of "Chi bộ A", "Chi bộ B", … (ids cb-a, …, groups chi-bo-a, …)."""
+    return "".join(f'\n[[units]]\nid = "cb-{x.lower()}"\nname = "Chi bộ {x}"\ngroup = "chi-bo-{x.lower()}"'
+                   for x in letters) + "\n"
+
+
 def run_cli(*argv) -> tuple[int, str, str]:
     """The CLI in this process: (exit code, stdout, stderr)."""
     import contextlib

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from helpers import chi_bo_units
 
 from connector.cli import main
 from connector.dav.http import HttpClient
@@ -26,20 +27,7 @@ SEED = Path(__file__).resolve().parents[1] / "mappings/plans/ke-hoach-21-kl-tw.t
 ROOT = "Báo cáo/21-KL-TW"
 REGISTER = f"{ROOT}/_Tổng hợp"
 OWN = {f"{REGISTER}/register.{ext}" for ext in ("json", "xlsx", "html")}  # what the connector writes (csv: edited)
-UNITS = """
-[[units]]
-id = "cb-a"
-name = "Chi bộ A"
-group = "chi-bo-a"
-[[units]]
-id = "cb-b"
-name = "Chi bộ B"
-group = "chi-bo-b"
-[[units]]
-id = "cb-c"
-name = "Chi bộ C"
-group = "chi-bo-c"
-"""
+UNITS = chi_bo_units("A", "B", "C")
 
 
 def listing(webdav: WebDAVClient) -> dict[str, tuple[int | None, str | None]]:

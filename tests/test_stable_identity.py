@@ -26,21 +26,12 @@ from connector.register.status import compute_register
 from connector.reminders import pending_reminders
 from connector.render.names import todo_uid
 from connector.sync.folders import adopt_existing_folders
-from tests.helpers import free_port
+from tests.helpers import chi_bo_units, free_port
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parents[1]
 SEED = str(ROOT / "mappings/plans/ke-hoach-21-kl-tw.txt")
-UNITS = """
-[[units]]
-id = "cb-a"
-name = "Chi bộ A"
-group = "chi-bo-a"
-[[units]]
-id = "cb-b"
-name = "Chi bộ B"
-group = "chi-bo-b"
-"""
+UNITS = chi_bo_units("A", "B")
 
 
 def at(*a) -> datetime:
