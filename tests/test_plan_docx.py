@@ -51,19 +51,24 @@ def test_the_seed_with_word_automatic_numbering_on_a_style_reads_as_the_text(tmp
     assert plan.tasks[0].title == "Tổ chức Hội nghị cán bộ cốt cán theo hình thức trực tuyến"
 
 
+def _targets_and_tasks(document, section_list: int, item_list: int, item_format: str) -> None:
+    """Sections "I. MỤC TIÊU" and "II. NHIỆM VỤ" with their items, all numbered by Word (two lists)."""
+    _numbering(document, section_list, "upperRoman", "%1.")
+    _numbering(document, item_list, "decimal", item_format)
+    for title, items in (("MỤC TIÊU", ["Đến năm 2030, 100% hồ sơ được số hóa."]),
+                         ("NHIỆM VỤ", ["Ban hành quy chế dữ liệu (quý II/2026).", "Đào tạo cán bộ (hằng năm)."])):
+        _num_pr(document.add_paragraph(title)._p, section_list)
+        for item in items:
+            _num_pr(document.add_paragraph(item)._p, item_list)
+
+
 def test_a_docx_with_paragraph_numbering_letters_and_a_merged_task_table(tmp_path):
     document = docx.Document()
-    _numbering(document, 80, "upperRoman", "%1.")
-    _numbering(document, 81, "decimal", "%1-")
     document.add_paragraph("ỦY BAN NHÂN DÂN TỈNH BÌNH AN")
     document.add_paragraph("Số: 45/KH-UBND    Bình An, ngày 03 tháng 3 năm 2026")
     document.add_paragraph("KẾ HOẠCH")
     document.add_paragraph("CHUYỂN ĐỔI SỐ GIAI ĐOẠN 2026 - 2030")
-    for title, items in (("MỤC TIÊU", ["Đến năm 2030, 100% hồ sơ được số hóa."]),
-                         ("NHIỆM VỤ", ["Ban hành quy chế dữ liệu (quý II/2026).", "Đào tạo cán bộ (hằng năm)."])):
-        _num_pr(document.add_paragraph(title)._p, 80)
-        for item in items:
-            _num_pr(document.add_paragraph(item)._p, 81)
+    _targets_and_tasks(document, 80, 81, "%1-")
     table = document.add_table(rows=4, cols=4)
     for cell, text in zip(table.rows[0].cells, ["STT", "Tên nhiệm vụ", "Đơn vị chủ trì", "Thời hạn"]):
         cell.text = text
@@ -88,15 +93,9 @@ def test_a_docx_with_paragraph_numbering_letters_and_a_merged_task_table(tmp_pat
 
 def test_numbered_targets_are_not_tasks_without_a_table(tmp_path):
     document = docx.Document()
-    _numbering(document, 90, "upperRoman", "%1.")
-    _numbering(document, 91, "decimal", "%1.")
     document.add_paragraph("KẾ HOẠCH")
     document.add_paragraph("CÔNG TÁC NĂM 2026")
-    for title, items in (("MỤC TIÊU", ["Đến năm 2030, 100% hồ sơ được số hóa."]),
-                         ("NHIỆM VỤ", ["Ban hành quy chế dữ liệu (quý II/2026).", "Đào tạo cán bộ (hằng năm)."])):
-        _num_pr(document.add_paragraph(title)._p, 90)
-        for item in items:
-            _num_pr(document.add_paragraph(item)._p, 91)
+    _targets_and_tasks(document, 90, 91, "%1.")
     path = tmp_path / "ke-hoach.docx"
     document.save(path)
     plan = parse_plan(path)
