@@ -21,7 +21,8 @@ carried out now; its report folders come with their periods, [sync] folders_ahea
 Every client runs in a subprocess of its own: wall time is the whole command (interpreter start
 included, as a user waits for it), peak RSS comes from wait4(), requests are counted inside the process
 (requests.Session, caldav's DAVClient, aiohttp). Ratios are peer / connector: above 1 the connector takes
-less. Medians of --runs runs. The embedded servers run in this process (idle while a client runs).
+less. Medians of --runs runs. The embedded servers run in this process (idle while a client runs), as
+`plan-connector serve` runs them; the connector is configured as an admin would (server kind "embedded").
 
 Nextcloud: ../shared/nextcloud/nc-server started in a temporary directory on a free port, calendar limits
 raised for the run (occ: dav maximumCalendarsSubscriptions -1, rateLimitCalendarCreation and
@@ -437,18 +438,20 @@ class EmbeddedSite:
 
         from connector.embedded import EmbeddedServers
 
-        passwords = {name: secrets.token_urlsafe(12) for name in ("admin", *PEERS)}
-        self.servers = EmbeddedServers(work / "data", password=passwords["admin"],
-                                       extra_users={p: passwords[p] for p in PEERS}).start()
-        s = self.servers
+        passwords = {name: secrets.token_urlsafe(12) for name in PEERS}
+        self.servers = s = EmbeddedServers(work / "data", extra_users=passwords).start()
+        # As `plan-connector serve` does: the connector's runs (server kind "embedded", as an admin sets it up)
+        # use these servers rather than start their own.
+        s._write_serving_file()
+        passwords["admin"] = s.password
         acc = {name: Account(name, write_secret(work / f"{name}.password", pw), f"{s.caldav_url}{name}/", s.caldav_url)
                for name, pw in passwords.items()}
-        server = {"kind": "dav", "user": "admin", "password_file": acc["admin"].password_file,
-                  "caldav_home": s.calendar_home, "files_root": s.files_root}
+        server = {"kind": "embedded", "data_dir": str(work / "data")}
         return Actors(server, acc["admin"], s.files_root, [], units_doc(n), {p: acc[p] for p in PEERS})
 
     def end_run(self) -> None:
         if self.servers is not None:
+            self.servers._remove_serving_file()
             self.servers.stop()
             self.servers = None
 
