@@ -2,6 +2,7 @@
 `plan-connector serve` and every server test use them."""
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -250,3 +251,70 @@ def test_serve_prints_where_to_subscribe_without_the_password_and_stops_cleanly(
     everything = out_file.read_text(encoding="utf-8") + err_file.read_text(encoding="utf-8")
     assert password not in everything
     assert "Traceback" not in everything
+
+
+def _home_tokens(session: requests.Session, home: str) -> dict[str, str]:
+    body = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>'
+    resp = session.request("PROPFIND", home, data=body, headers={"Depth": "1", "Content-Type": "application/xml"})
+    assert resp.status_code == 207, resp.text
+    return {r.findtext(f"{DAV}href"): r.findtext(f".//{DAV}sync-token")
+            for r in ElementTree.fromstring(resp.content).iter(f"{DAV}response") if r.findtext(f".//{DAV}sync-token")}
+
+
+def _sync_collection(session: requests.Session, url: str, token: str) -> list[str]:
+    body = (f'<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>'
+            '<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>').encode()
+    resp = session.request("REPORT", url, data=body, headers={"Content-Type": "application/xml"})
+    assert resp.status_code == 207, resp.text
+    return sorted(r.findtext(f"{DAV}href").rsplit("/", 1)[1] for r in ElementTree.fromstring(resp.content).iter(f"{DAV}response"))
+
+
+def _put_event(session: requests.Session, calendar: str, name: str, summary: str) -> None:
+    ics = EVENT.replace("21-kl-tw-task-3-report", name).replace("Báo cáo kết quả thực hiện Kết luận 21-KL/TW", summary)
+    assert session.put(f"{calendar}{name}.ics", data=ics.encode(),
+                       headers={"Content-Type": "text/calendar; charset=utf-8"}).status_code in (201, 204)
+
+
+def _age_folder(embedded, calendar_name: str, seconds: int = 10) -> Path:
+    folder = embedded.data_dir / "caldav" / "collection-root" / "admin" / calendar_name
+    st = folder.stat()
+    os.utime(folder, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+    return folder
+
+
+def test_a_calendar_s_sync_token_is_kept_while_it_is_unchanged_and_moves_with_every_write(embedded, dav_session):
+    calendar = embedded.calendar_home + "tokens/"
+    assert mkcalendar(dav_session, calendar, "Hạn").status_code == 201
+    _put_event(dav_session, calendar, "a", "Một")
+    folder = _age_folder(embedded, "tokens")  # settled: its tokens are kept from now on
+    first = _home_tokens(dav_session, embedded.calendar_home)["/admin/tokens/"]
+    assert (folder / ".Radicale.cache" / "plan-connector-tokens.json").is_file()
+    assert _home_tokens(dav_session, embedded.calendar_home)["/admin/tokens/"] == first
+
+    _put_event(dav_session, calendar, "b", "Hai")  # a new item
+    second = _home_tokens(dav_session, embedded.calendar_home)["/admin/tokens/"]
+    assert second != first
+    assert _sync_collection(dav_session, calendar, first) == ["b.ics"]
+    assert _sync_collection(dav_session, calendar, "") == ["a.ics", "b.ics"]  # no token: everything
+
+    _age_folder(embedded, "tokens")
+    settled = _home_tokens(dav_session, embedded.calendar_home)["/admin/tokens/"]
+    _put_event(dav_session, calendar, "a", "Một (sửa lại)")  # an item rewritten
+    rewritten = _home_tokens(dav_session, embedded.calendar_home)["/admin/tokens/"]
+    assert rewritten != settled
+    _age_folder(embedded, "tokens")
+    _home_tokens(dav_session, embedded.calendar_home)
+    assert dav_session.delete(calendar + "b.ics").status_code in (200, 204)  # an item deleted
+    assert _home_tokens(dav_session, embedded.calendar_home)["/admin/tokens/"] not in (first, second, rewritten)
+
+
+def test_a_token_read_just_after_a_write_is_not_kept_so_a_write_in_the_same_clock_tick_still_moves_it(embedded, dav_session):
+    calendar = embedded.calendar_home + "racy/"
+    assert mkcalendar(dav_session, calendar, "Hạn").status_code == 201
+    _put_event(dav_session, calendar, "a", "Một")
+    folder = embedded.data_dir / "caldav" / "collection-root" / "admin" / "racy"
+    written = folder.stat()
+    before = _home_tokens(dav_session, embedded.calendar_home)["/admin/racy/"]
+    _put_event(dav_session, calendar, "b", "Hai")
+    os.utime(folder, ns=(written.st_atime_ns, written.st_mtime_ns))  # as if both writes fell in one tick
+    assert _home_tokens(dav_session, embedded.calendar_home)["/admin/racy/"] != before
