@@ -14,10 +14,12 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from copy import copy
 from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -28,6 +30,7 @@ from connector.register.status import (STATUS_ORDER, Register, RegisterRow, peri
 from connector.state import atomic_write
 
 JSON_NAME, CSV_NAME, XLSX_NAME, HTML_NAME = "register.json", "register.csv", "register.xlsx", "register.html"
+EXPORT_NAMES = {"json": JSON_NAME, "csv": CSV_NAME, "xlsx": XLSX_NAME, "html": HTML_NAME}  # what write_all writes
 
 XLSX_HEADINGS = ["Đơn vị", "Mã đơn vị", "Nhiệm vụ", "Tên nhiệm vụ", "Mốc", "Kỳ", "Hạn", "Thường xuyên", "Tình trạng",
                  "Thời điểm nộp", "Số tệp", "Thư mục", "Liên kết", "Ghi chú"]
@@ -67,15 +70,6 @@ class _SafeWriter:
 
     def writerow(self, row) -> None:
         self._writer.writerow([spreadsheet_safe(v) for v in row])
-
-
-def _no_formulas(wb: Workbook) -> None:
-    """Every cell is a value: openpyxl turns a text starting with "=" into a formula; keep it text."""
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
 
 
 def _present_files(row: RegisterRow) -> int:
@@ -121,8 +115,20 @@ def _local_naive(moment: datetime | None) -> datetime | None:
 
 def write_json(reg: Register, directory: str | Path) -> Path:
     """register.json (UTF-8, Vietnamese unescaped)."""
-    text = json.dumps(register_to_json(reg), ensure_ascii=False, indent=2) + "\n"
-    return atomic_write(Path(directory) / JSON_NAME, text.encode("utf-8"))
+    return atomic_write(Path(directory) / JSON_NAME, json_by_line(register_to_json(reg)).encode("utf-8"))
+
+
+def json_by_line(doc: dict) -> str:
+    """JSON with a line per top-level key and per item of a list: as readable and diffable as an indented
+    file, and written by json's C encoder (an indent makes json fall back to pure Python, 4× slower)."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            parts.append(f"  {encode(key)}: [\n" + ",\n".join("    " + encode(v) for v in value) + "\n  ]")
+        else:
+            parts.append(f"  {encode(key)}: {encode(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def write_csv(reg: Register, directory: str | Path) -> Path:
@@ -144,17 +150,64 @@ _HEAD_FONT = Font(bold=True, color="FFFFFF")
 _HEAD_FILL = PatternFill("solid", fgColor="8B1A1A")
 
 
-def _sheet_table(ws, headings: list[str], rows: list[list], widths: list[int]) -> None:
-    ws.append(headings)
-    for cell in ws[1]:
-        cell.font, cell.fill = _HEAD_FONT, _HEAD_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-    for values in rows:
-        ws.append(values)
+class _Cells:
+    """Cells of one write-only sheet (rows go to the file as they are appended, never all held at once).
+
+    A styled cell copies the style of a prototype made once per look: setting fonts and fills cell by cell
+    makes openpyxl look each style up again, which took most of the export's time at 200 units. Text that
+    openpyxl would take for a formula stays text."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self._looks: dict[str, WriteOnlyCell] = {}
+
+    def __call__(self, value, look: str | None = None, **style):
+        if look is None and not (isinstance(value, str) and value.startswith("=")):
+            return value  # a plain value: openpyxl makes its cell as it writes the row
+        cell = WriteOnlyCell(self.ws, value)
+        if cell.data_type == "f":
+            cell.data_type = "s"
+        if look is not None:
+            if (proto := self._looks.get(look)) is None:
+                proto = self._looks[look] = WriteOnlyCell(self.ws)
+                for name, attr in style.items():
+                    setattr(proto, name, attr)
+            cell._style = copy(proto._style)  # openpyxl's own way of copying a cell's style
+        return cell
+
+    def link(self, url: str | None) -> WriteOnlyCell | None:
+        """A clickable link for an absolute URL; other text as it is."""
+        if not url:
+            return None
+        if not url.startswith(("https://", "http://")):
+            return self(url)
+        cell = self(url, "link", style="Hyperlink")
+        cell.hyperlink = url
+        return cell
+
+
+def _sheet(wb: Workbook, title: str, headings: list[str], widths: list[int], heading_fills: dict[int, str] | None = None):
+    """A write-only sheet with its column widths, frozen heading row and (bold, coloured) headings."""
+    ws = wb.create_sheet(title)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headings))}{max(ws.max_row, 1)}"
+    cells = _Cells(ws)
+    heads = []
+    for i, heading in enumerate(headings, start=1):
+        fill = (heading_fills or {}).get(i)
+        if fill is None:
+            heads.append(cells(heading, "head", font=_HEAD_FONT, fill=_HEAD_FILL,
+                               alignment=Alignment(vertical="center", wrap_text=True)))
+        else:
+            heads.append(cells(heading, f"head-{fill}", font=Font(bold=True), fill=PatternFill("solid", fgColor=fill),
+                               alignment=Alignment(vertical="center", wrap_text=True)))
+    ws.append(heads)
+    return ws, cells
+
+
+def _filter(ws, columns: int, rows: int) -> None:
+    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1)}"
 
 
 def _summary_rows(names: list[tuple[object, str]], summary: dict) -> list[list]:
@@ -167,63 +220,47 @@ def _summary_rows(names: list[tuple[object, str]], summary: dict) -> list[list]:
 
 def write_xlsx(reg: Register, directory: str | Path) -> Path:
     """register.xlsx: the register sheet (coloured by status), summaries per unit and task, unassigned files."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Sổ theo dõi"
-    _sheet_table(ws, XLSX_HEADINGS, [], [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
-    col = {h: i for i, h in enumerate(XLSX_HEADINGS, start=1)}
-    n = 1  # counted here: openpyxl's ws.max_row scans every cell, which made this loop quadratic
+    wb = Workbook(write_only=True)
+    ws, cell = _sheet(wb, "Sổ theo dõi", XLSX_HEADINGS, [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
     for r in reg.rows:
-        ws.append([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone, period_label_vi(r.period, r.due),
-                   r.due, _ongoing(r) or None, r.status_label, _local_naive(r.submitted_at),
-                   _present_files(r), r.folder, r.url or None, _row_note(r, reg) or None])
-        n += 1
-        _hyperlink(ws.cell(n, col["Liên kết"]))
-        ws.cell(n, col["Hạn"]).number_format = "dd/mm/yyyy"
-        ws.cell(n, col["Thời điểm nộp"]).number_format = "dd/mm/yyyy hh:mm"
-        status = ws.cell(n, col["Tình trạng"])
-        status.fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
-        if r.removed:
-            status.font = Font(italic=True)
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_HEADINGS))}{n}"
+        status = cell(r.status_label, f"{r.status}{'-removed' if r.removed else ''}",
+                      fill=PatternFill("solid", fgColor=STATUS_FILLS[r.status]),
+                      **({"font": Font(italic=True)} if r.removed else {}))
+        ws.append([cell(r.unit_name), cell(r.unit), cell(r.task), cell(reg.full_title(r.task)), r.milestone,
+                   cell(period_label_vi(r.period, r.due)),
+                   cell(r.due, "date", number_format="dd/mm/yyyy") if r.due else None,
+                   _ongoing(r) or None, status,
+                   cell(_local_naive(r.submitted_at), "time", number_format="dd/mm/yyyy hh:mm") if r.submitted_at else None,
+                   _present_files(r), cell(r.folder), cell.link(r.url), cell(_row_note(r, reg) or None)])
+    _filter(ws, len(XLSX_HEADINGS), len(reg.rows) + 1)
 
     status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
-    by_unit = wb.create_sheet("Theo đơn vị")
+    fills = {col: STATUS_FILLS[status] for col, status in enumerate(STATUS_ORDER, start=3)}
     names = reg.unit_names()
-    _sheet_table(by_unit, ["Mã đơn vị", "Đơn vị", *status_heads, "Tổng"],
-                 _summary_rows([(u, names[u]) for u in reg.summary_by_unit()], reg.summary_by_unit()),
-                 [14, 34, 16, 14, 16, 18, 16, 14, 8])
-    by_task = wb.create_sheet("Theo nhiệm vụ")
-    _sheet_table(by_task, ["Nhiệm vụ", "Tên nhiệm vụ", *status_heads, "Tổng"],
-                 _summary_rows([(t, reg.full_title(t)) for t in reg.summary_by_task()], reg.summary_by_task()),
-                 [10, 56, 16, 14, 16, 18, 16, 14, 8])
-    for sheet in (by_unit, by_task):
-        for col, status in enumerate(STATUS_ORDER, start=3):
-            sheet.cell(1, col).fill = PatternFill("solid", fgColor=STATUS_FILLS[status])
-            sheet.cell(1, col).font = Font(bold=True)
+    for title, first, second, widths, summary, name_of in (
+            ("Theo đơn vị", "Mã đơn vị", "Đơn vị", [14, 34, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_unit(),
+             lambda u: names[u]),
+            ("Theo nhiệm vụ", "Nhiệm vụ", "Tên nhiệm vụ", [10, 56, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_task(),
+             reg.full_title)):
+        sheet, cell = _sheet(wb, title, [first, second, *status_heads, "Tổng"], widths, fills)
+        rows = _summary_rows([(k, name_of(k)) for k in summary], summary)
+        for values in rows:
+            sheet.append([cell(v) if isinstance(v, str) else v for v in values])
+        _filter(sheet, len(status_heads) + 3, len(rows) + 1)
 
-    loose = wb.create_sheet("Chưa xếp chỗ")
-    _sheet_table(loose, ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú",
-                         "Lý do", "Liên kết"],
-                 [[names.get(f.unit, f.unit) if f.unit else "", f.path, f.name, f.size, _local_naive(f.uploaded_at),
-                   ("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else "", f.reason, f.url or None]
-                  for f in reg.unassigned],
-                 [30, 70, 30, 14, 18, 30, 50, 40])
-    for row in loose.iter_rows(min_row=2, min_col=5, max_col=8):
-        row[0].number_format = "dd/mm/yyyy hh:mm"
-        _hyperlink(row[3])
+    headings = ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú", "Lý do",
+                "Liên kết"]
+    loose, cell = _sheet(wb, "Chưa xếp chỗ", headings, [30, 70, 30, 14, 18, 30, 50, 40])
+    for f in reg.unassigned:
+        loose.append([cell(names.get(f.unit, f.unit) if f.unit else ""), cell(f.path), cell(f.name), f.size,
+                      cell(_local_naive(f.uploaded_at), "time", number_format="dd/mm/yyyy hh:mm") if f.uploaded_at else None,
+                      cell(("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else ""), cell(f.reason),
+                      cell.link(f.url)])
+    _filter(loose, len(headings), len(reg.unassigned) + 1)
 
-    _no_formulas(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return atomic_write(Path(directory) / XLSX_NAME, buf.getvalue())
-
-
-def _hyperlink(cell) -> None:
-    """Make a cell holding an absolute URL a clickable link."""
-    if isinstance(cell.value, str) and cell.value.startswith(("https://", "http://")):
-        cell.hyperlink = cell.value
-        cell.style = "Hyperlink"
 
 
 def write_html(reg: Register, directory: str | Path, folder_url: Callable[[str], str | None] | None = None) -> Path:
