@@ -73,17 +73,20 @@ def start_embedded(data_dir: Path, caldav_port: int, webdav_port: int):
 
 
 @functools.cache
-def _rendering_code_digest() -> bytes:
-    """The rendering code itself (render/, schedule.py), read once per process: a changed renderer makes
-    other items even where MODEL_VERSION was not bumped."""
+def _code_digest(package: str) -> str:
+    """A digest of the code that makes a product (the calendar items from connector.render and schedule.py,
+    the register files from connector.register), read once per process: output kept from an earlier run is
+    made again when that code changed, whether or not a version number was bumped."""
     import hashlib
 
-    from connector.render import ical
-
+    here = Path(__file__).parent
+    sources = sorted((here / package).glob("*.py"))
+    if package == "render":
+        sources.append(here / "schedule.py")
     h = hashlib.sha256()
-    for source in sorted(Path(ical.__file__).parent.glob("*.py")) + [Path(__file__).parent / "schedule.py"]:
+    for source in sources:
         h.update(source.read_bytes())
-    return h.digest()
+    return h.hexdigest()
 
 
 def local_today() -> date:
@@ -313,7 +316,7 @@ class Job:
         from connector import __version__
         from connector.render import ical
 
-        h = hashlib.sha256(_rendering_code_digest())
+        h = hashlib.sha256(_code_digest("render").encode())
         cfg = self.cfg.plan
         below = nfc(self.root).strip("/") + "/"  # the folders links can name (a first run also made the root's parents)
         present = self.links.present
@@ -443,7 +446,7 @@ class Job:
     def collect(self, as_of: date | None = None, entries=None, out_dir: Path | None = None) -> dict:
         """Read the report tree, compute the register, write it locally and upload it."""
         from connector.collect import register_digest, remote_files, remote_folders, upload_register
-        from connector.register.export import write_all
+        from connector.register.export import EXPORT_NAMES, write_all
         from connector.register.status import compute_register
 
         now = datetime.now(TZ)
@@ -458,14 +461,23 @@ class Job:
                                unit_folders=self.unit_folders(), ignored_dirs={self.cfg.plan.register_folder},
                                links=self.folder_url, folders=remote_folders(entries, self.root),
                                trash_owner=self.cfg.server.user if self.ocs is not None else "")
-        out_dir = out_dir or (self.state_dir / "register" / self.code)
-        paths = write_all(reg, out_dir, folder_url=self.folder_url)
+        out_dir = Path(out_dir or (self.state_dir / "register" / self.code))
+        digest = f"{register_digest(reg)} {_code_digest('register')}"
+        written = self.state.section("register_written")
+        paths = {kind: out_dir / name for kind, name in EXPORT_NAMES.items()}
+        kept = self.state_dir / f"{self.code}-register.json"
+        if (written.get("digest") != digest or written.get("dir") != str(out_dir.resolve())
+                or not all(p.is_file() for p in [*paths.values(), kept])):
+            # A register that says what the last one said keeps the files written then (and their time).
+            paths = write_all(reg, out_dir, folder_url=self.folder_url)
+            if not self.dry_run:
+                # The state keeps the last register: history (removed files) and completions for the next sync.
+                atomic_write(kept, paths["json"].read_bytes())
+                written.update({"digest": digest, "dir": str(out_dir.resolve())})
         if not self.dry_run:
-            # The state keeps the last register: history (removed files) and completions for the next sync.
-            atomic_write(self.state_dir / f"{self.code}-register.json", paths["json"].read_bytes())
             self._last_register = reg
         upload = upload_register(self.webdav, f"{self.root}/{self.cfg.plan.register_folder}", paths, entries,
-                                 self.state.section("register"), register_digest(reg), dry_run=self.dry_run)
+                                 self.state.section("register"), digest, dry_run=self.dry_run)
         if not self.dry_run:
             self.state.save()
         return {"register": reg, "paths": {k: str(v) for k, v in paths.items()}, "upload": upload}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -83,10 +84,20 @@ def assert_counts(cfg: Path, server: str, sent: list) -> None:
         f"the collect after the register's upload sent {after_upload} requests on {server} "
         f"(measured {COLLECT_AFTER_UPLOAD[server]})")
     sent.clear()
+    written = register_files(cfg)
     noop = collect_requests(cfg)
     assert noop <= NOOP_COLLECT[server], (
         f"a collect of an unchanged tree sent {noop} requests on {server} (measured {NOOP_COLLECT[server]})")
     assert ("PROPFIND", "infinity") not in sent, "a collect of an unchanged tree listed the whole report tree"
+    assert register_files(cfg) == written, "a collect of an unchanged tree wrote the register files again"
+
+
+def register_files(cfg: Path) -> dict[str, int]:
+    """The local register files (register.json, .csv, .xlsx, .html) and their modification times."""
+    state = Path(tomllib.loads(cfg.read_text(encoding="utf-8"))["state"]["dir"])
+    found = {p.name: p.stat().st_mtime_ns for p in (state / "register").rglob("register.*")}
+    assert len(found) == 4, found
+    return found
 
 
 @pytest.mark.server
