@@ -156,7 +156,8 @@ def child_connector(spec: dict) -> dict:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
     job_seconds = time.perf_counter() - t
-    result = {"exit": code, "job_seconds": job_seconds, "by_method": dict(counts), "steps": steps,
+    # The peak of the run itself: what follows (the dump of every object for the peers) is the bench's.
+    result = {"exit": code, "job_seconds": job_seconds, "by_method": dict(counts), "steps": steps, "rss": peak_rss_self(),
               "code": str(Path(commands.__file__).parents[1]),
               "stdout_tail": out.getvalue()[-2000:]}
     sync = captured.get("sync")
@@ -303,7 +304,7 @@ CHILDREN = {"connector": child_connector, "loop": child_loop, "caldav": child_ca
 def child_main(argv: list[str]) -> int:
     kind, spec_path, out_path = argv
     result = CHILDREN[kind](json.loads(Path(spec_path).read_text(encoding="utf-8")))
-    result["rss"] = peak_rss_self()
+    result.setdefault("rss", peak_rss_self())
     Path(out_path).write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
     return 0
 
