@@ -98,17 +98,17 @@ class Job:
     """One run against one server: clients, state, plan, units and obligations."""
 
     def __init__(self, cfg: Config, *, state_dir: str | None = None, dry_run: bool = False, force: bool = False):
-        from connector.schedule import expand
+        from connector.inputs import Inputs
+        from connector.render.names import plan_code
 
         self.cfg = cfg
         self.dry_run = dry_run
         self.force = force
-        from connector.render.names import plan_code
-
-        self.plan, self.units = load_plan_and_units(cfg)
-        self.code = plan_code(self.plan)  # the slug used in UIDs, calendar names and ownership markers
-        self.obligations: list[Obligation] = expand(self.plan, self.units)
         self.state_dir = Path(state_dir or cfg.state_dir or default_state_dir())
+        self.inputs = Inputs(cfg, self.state_dir)
+        self.plan, self.units = self.inputs.plan, self.inputs.units
+        self.code = plan_code(self.plan)  # the slug used in UIDs, calendar names and ownership markers
+        self.obligations: list[Obligation] = self.inputs.obligations()
         self.root = (cfg.plan.root_folder or f"Báo cáo/{self.code.upper()}").strip("/")
         self.embedded = None
         self.http = None
@@ -159,7 +159,6 @@ class Job:
         """Folder names avoid what the server forbids: Nextcloud's capabilities (read once, on the first sync,
         and kept in the state), else a safe default (connector.render.names.NameRules)."""
         from connector.render.names import DEFAULT_RULES, NameRules
-        from connector.schedule import expand
 
         if self.ocs is None:
             return
@@ -175,10 +174,12 @@ class Job:
         rules = NameRules.from_json(saved) if saved else DEFAULT_RULES
         if rules != getattr(self, "name_rules", DEFAULT_RULES):
             self.name_rules = rules
-            self.obligations = expand(self.plan, self.units, rules)
+            self.obligations = self.inputs.obligations(rules)
             self._adopted_from = None
 
     def __exit__(self, *exc) -> None:
+        if not self.dry_run:
+            self.inputs.save()  # the plan as read: the next run reads it again only if a file changed
         if self.embedded is not None:
             self.embedded.stop()
 
