@@ -120,7 +120,8 @@ class Inputs:
         found = self._kept.obligations.get(name)
         if found is None:
             found = expand(self.plan, self.units, rules)
-            self._kept.obligations = {name: found}  # the rules in use now; others are not kept
+            # A run expands with the default rules, then (on Nextcloud) with the server's: keep both.
+            self._kept.obligations = {**dict(list(self._kept.obligations.items())[-1:]), name: found}
             self._changed = True
         return found
 

@@ -93,13 +93,19 @@ def test_a_new_unit_is_in_the_obligations_of_the_next_run(setup):
     assert "cb-3" in {ob.unit for ob in after.obligations()}
 
 
-def test_obligations_follow_the_server_s_name_rules(setup):
+def test_obligations_follow_the_server_s_name_rules(setup, monkeypatch):
     cfg, state = setup
     read(cfg, state)
     strict = NameRules(characters=frozenset("ộ"))  # as if the server refused it in file names
     kept = Inputs(cfg, state)
     plain, narrowed = kept.obligations(), kept.obligations(strict)
     assert narrowed == expand(kept.plan, kept.units, strict) and narrowed != plain
+    kept.save()
+    count = parses(monkeypatch)
+    expanded = []
+    monkeypatch.setattr("connector.schedule.expand", lambda *a: expanded.append(a))
+    again = Inputs(cfg, state)  # a Nextcloud run asks for both: neither is expanded again
+    assert again.obligations() == plain and again.obligations(strict) == narrowed and not expanded and not count
 
 
 def test_what_the_reading_warned_is_said_again_when_the_plan_is_kept(setup, caplog):
