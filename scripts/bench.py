@@ -899,7 +899,10 @@ def table(server: str, n: int, m: dict, runs: int) -> list[str]:
         f" / {c['collect']['writes']} ({methods(c['collect']['by_method'])})")
     row("collect again, tree unchanged: requests / writes", c["collect_noop"]["requests"], "req", None,
         f" / {c['collect_noop']['writes']} ({methods(c['collect_noop']['by_method'])})")
-    row("register build alone (compute + export)", c.get("register_build"), "s")
+    row("register build alone (compute + export)", c.get("register_build"), "s",
+        note=f" (compute {fmt(c['collect']['steps'].get('register compute'), 's')})"
+        if c["collect"].get("steps", {}).get("register compute") is not None else "")
+    row("collect again, tree unchanged: wall (nothing written)", c["collect_noop"]["wall"], "s")
     row("peak RSS (largest step)", c["rss"], "B", lambda p: p["rss"])
     return lines
 
