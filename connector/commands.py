@@ -6,7 +6,6 @@ keeps the state. The same code runs on Nextcloud, any CalDAV/WebDAV server and t
 """
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import date, datetime
 from pathlib import Path
@@ -70,23 +69,6 @@ def start_embedded(data_dir: Path, caldav_port: int, webdav_port: int):
     except ConfigError as exc:
         log.warning("%s; using free ports instead (links in events change with the ports)", exc)
         return EmbeddedServers(data_dir).start()
-
-
-@functools.cache
-def _code_digest(package: str) -> str:
-    """A digest of the code that makes a product (the calendar items from connector.render and schedule.py,
-    the register files from connector.register), read once per process: output kept from an earlier run is
-    made again when that code changed, whether or not a version number was bumped."""
-    import hashlib
-
-    here = Path(__file__).parent
-    sources = sorted((here / package).glob("*.py"))
-    if package == "render":
-        sources.append(here / "schedule.py")
-    h = hashlib.sha256()
-    for source in sources:
-        h.update(source.read_bytes())
-    return h.hexdigest()
 
 
 def local_today() -> date:
@@ -317,7 +299,9 @@ class Job:
         from connector import __version__
         from connector.render import ical
 
-        h = hashlib.sha256(_code_digest("render").encode())
+        from connector.inputs import code_digest
+
+        h = hashlib.sha256(code_digest("render/*.py", "schedule.py").encode())
         cfg = self.cfg.plan
         below = nfc(self.root).strip("/") + "/"  # the folders links can name (a first run also made the root's parents)
         present = self.links.present
@@ -463,18 +447,21 @@ class Job:
                                links=self.folder_url, folders=remote_folders(entries, self.root),
                                trash_owner=self.cfg.server.user if self.ocs is not None else "")
         out_dir = Path(out_dir or (self.state_dir / "register" / self.code))
-        digest = f"{register_digest(reg)} {_code_digest('register')}"
+        from connector.inputs import code_digest
+
+        digest = f"{register_digest(reg)} {code_digest('register/*.py')}"
         written = self.state.section("register_written")
         paths = {kind: out_dir / name for kind, name in EXPORT_NAMES.items()}
         kept = self.state_dir / f"{self.code}-register.json"
-        if (written.get("digest") != digest or written.get("dir") != str(out_dir.resolve())
+        where = str(out_dir.resolve())
+        if (written.get("digest") != digest or written.get("dir") != where
                 or not all(p.is_file() for p in [*paths.values(), kept])):
             # A register that says what the last one said keeps the files written then (and their time).
             paths = write_all(reg, out_dir, folder_url=self.folder_url)
             if not self.dry_run:
                 # The state keeps the last register: history (removed files) and completions for the next sync.
                 atomic_write(kept, paths["json"].read_bytes())
-                written.update({"digest": digest, "dir": str(out_dir.resolve())})
+                written.update({"digest": digest, "dir": where})
         if not self.dry_run:
             self._last_register = reg
         upload = upload_register(self.webdav, f"{self.root}/{self.cfg.plan.register_folder}", paths, entries,

@@ -42,13 +42,12 @@ def input_files(cfg: Config) -> list[Path]:
 
 
 @functools.cache
-def _code_digest() -> str:
-    """The connector's own sources and data files (the vocabulary, the gazetteer), read once per process."""
-    import pydantic
-
+def code_digest(*patterns: str) -> str:
+    """A digest of the connector's own files matching `patterns` (globs under connector/), read once per
+    process: what was made from that code is made again when the code changed, whatever the version says."""
     here = Path(__file__).parent
-    h = hashlib.sha256(f"{KEPT_VERSION} {sys.version} {pydantic.VERSION}".encode())
-    for path in sorted(p for p in here.rglob("*") if p.suffix in (".py", ".toml") and p.is_file()):
+    h = hashlib.sha256()
+    for path in sorted({p for pattern in patterns for p in here.glob(pattern) if p.is_file()}):
         h.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
@@ -56,7 +55,10 @@ def _code_digest() -> str:
 def inputs_digest(cfg: Config) -> str | None:
     """A digest of the inputs' contents and of the code; None when one cannot be read (the full reading
     then says why)."""
-    h = hashlib.sha256(_code_digest().encode())
+    import pydantic
+
+    # Every source and data file (the vocabulary, the gazetteer) reads the plan; the JSON is pydantic's.
+    h = hashlib.sha256(f"{KEPT_VERSION} {sys.version} {pydantic.VERSION} {code_digest('**/*.py', '**/*.toml')}".encode())
     for path in input_files(cfg):
         h.update(str(path.resolve()).encode() + b"\0")
         try:
@@ -132,7 +134,6 @@ class Inputs:
         from connector.state import atomic_write
 
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self._path, self._kept.model_dump_json().encode("utf-8"), 0o600)
             self._changed = False
         except OSError as exc:  # only speed is lost
