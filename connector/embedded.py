@@ -268,7 +268,9 @@ def _radicale_storage():
 
     from radicale.storage import multifilesystem
 
-    class Collection(multifilesystem.Collection):
+    base = multifilesystem.Collection
+
+    class Collection(base):
         def _kept(self, name: str, compute: Callable[[], str]) -> str:
             try:
                 mtime_ns = os.stat(self._filesystem_path).st_mtime_ns
@@ -299,16 +301,15 @@ def _radicale_storage():
 
         @property
         def etag(self) -> str:
-            return self._kept("ctag", lambda: multifilesystem.Collection.etag.fget(self))
+            return self._kept("ctag", lambda: base.etag.fget(self))
 
         def sync(self, old_token: str = ""):
             if old_token:  # a sync-collection REPORT: the changes since then, worked out in full
-                return super().sync(old_token)
-            token = self._kept("sync_token", lambda: super(Collection, self).sync()[0])
-            # The changes since no token are all items: read only by a REPORT that asks for them.
-            def changes():
-                yield from multifilesystem.Collection.sync(self)[1]
-            return token, changes()
+                return base.sync(self, old_token)
+
+            def changes():  # since no token, every item: read only by a REPORT that asks for them
+                yield from base.sync(self)[1]
+            return self._kept("sync_token", lambda: base.sync(self)[0]), changes()
 
     class Storage(multifilesystem.Storage):
         _collection_class = Collection

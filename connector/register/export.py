@@ -196,12 +196,9 @@ def _sheet(wb: Workbook, title: str, headings: list[str], widths: list[int], hea
     heads = []
     for i, heading in enumerate(headings, start=1):
         fill = (heading_fills or {}).get(i)
-        if fill is None:
-            heads.append(cells(heading, "head", font=_HEAD_FONT, fill=_HEAD_FILL,
-                               alignment=Alignment(vertical="center", wrap_text=True)))
-        else:
-            heads.append(cells(heading, f"head-{fill}", font=Font(bold=True), fill=PatternFill("solid", fgColor=fill),
-                               alignment=Alignment(vertical="center", wrap_text=True)))
+        heads.append(cells(heading, f"head-{fill}", font=Font(bold=True) if fill else _HEAD_FONT,
+                           fill=PatternFill("solid", fgColor=fill) if fill else _HEAD_FILL,
+                           alignment=Alignment(vertical="center", wrap_text=True)))
     ws.append(heads)
     return ws, cells
 
