@@ -112,3 +112,30 @@ def test_a_relative_link_is_never_written_into_the_page(tmp_path):
     reg = compute_register([OB], files, UNITS, PLAN, date(2022, 3, 1), datetime(2022, 3, 1, tzinfo=VN))
     html = write_all(reg, tmp_path)["html"].read_text(encoding="utf-8")
     assert "lac.pdf" in html and "/remote.php/" not in html
+
+
+def test_a_link_beyond_excels_limits_stays_in_the_xlsx_as_text(tmp_path, monkeypatch):
+    """Excel opens no link longer than 2,079 characters, nor more than 65,530 on a sheet: such a link is
+    written as its text (still there to copy), never dropped."""
+    import openpyxl
+
+    import connector.register.export as export
+
+    long_url = "https://cloud.example.vn/index.php/apps/files/?dir=/" + "B%C3%A1o%20c%C3%A1o/" * 120
+    units = [Unit(id=f"cb-{c}", name=f"Chi bộ {c.upper()}", group=f"cb-{c}") for c in "abc"]
+    obligations = [OB.model_copy(update={"unit": u.id, "folder": f"{u.name}/03 – Xây dựng kế hoạch/Tháng 02-2022"})
+                   for u in units]
+    urls = {obligations[0].folder: long_url}
+
+    def url(folder):
+        return urls.get(folder, f"https://cloud.example.vn/index.php/f/{len(folder)}")
+
+    reg = compute_register(obligations, [], units, PLAN, date(2022, 3, 2), datetime(2022, 3, 2, tzinfo=VN), links=url)
+    monkeypatch.setattr(export, "_MAX_LINKS", 1)  # as if this sheet already held 65,529 links
+    ws = openpyxl.load_workbook(write_all(reg, tmp_path)["xlsx"])["Sổ theo dõi"]
+    column = [c.value for c in ws[1]].index("Liên kết") + 1
+    cells = {ws.cell(r, 2).value: ws.cell(r, column) for r in range(2, ws.max_row + 1)}
+    assert cells["cb-a"].value == long_url and cells["cb-a"].hyperlink is None
+    linked = [u for u in ("cb-b", "cb-c") if cells[u].hyperlink is not None]
+    assert len(linked) == 1 and cells[linked[0]].hyperlink.target == cells[linked[0]].value
+    assert all(cells[u].value.startswith("https://cloud.example.vn/index.php/f/") for u in ("cb-b", "cb-c"))

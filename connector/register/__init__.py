@@ -1,6 +1,6 @@
 """The status register: obligations + files + as-of date -> rows (pure) -> JSON/CSV/XLSX/HTML.
 
-The exports (openpyxl among them) are imported when first used: a sync that only reads the last
+The exports (XlsxWriter among them) are imported when first used: a sync that only reads the last
 register does not pay for them.
 """
 from connector.register.status import (

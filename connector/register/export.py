@@ -13,15 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
 from collections.abc import Callable
-from copy import copy
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from connector.models import STATUS_LABELS_VI, Status
 from connector.register.html import CSV_FORMAT_NOTE, render_html  # noqa: F401 (re-exported)
@@ -146,65 +144,66 @@ def write_csv(reg: Register, directory: str | Path) -> Path:
 
 # --- XLSX --------------------------------------------------------------------------------------
 
-_HEAD_FONT = Font(bold=True, color="FFFFFF")
-_HEAD_FILL = PatternFill("solid", fgColor="8B1A1A")
+_HEAD = {"bold": True, "valign": "vcenter", "text_wrap": True}
+_HEAD_DARK = {**_HEAD, "font_color": "#FFFFFF", "bg_color": "#8B1A1A"}
+# Excel's own limits: hyperlinks per worksheet, characters of a link; beyond them a link is plain text.
+_MAX_LINKS, _MAX_URL = 65_530, 2_079
 
 
-class _Cells:
-    """Cells of one write-only sheet (rows go to the file as they are appended, never all held at once).
+class _Sheet:
+    """One worksheet written row by row. Text is always text, never a formula, number or link by its look;
+    a format is made once per look."""
 
-    A styled cell copies the style of a prototype made once per look: setting fonts and fills cell by cell
-    makes openpyxl look each style up again, which took most of the export's time at 200 units. Text that
-    openpyxl would take for a formula stays text."""
+    def __init__(self, wb, title: str, headings: list[str], widths: list[int], heading_fills: dict[int, str] | None = None):
+        self.wb, self.ws, self.row, self.links = wb, wb.add_worksheet(title), 0, 0
+        self._formats: dict[str, object] = {}
+        for col, width in enumerate(widths):
+            self.ws.set_column(col, col, width)
+        self.ws.freeze_panes(1, 0)
+        self.columns = len(headings)
+        fills = heading_fills or {}
+        self.append([(h, f"head-{fills.get(i)}", {**_HEAD, "bg_color": f"#{fills[i]}"} if i in fills else _HEAD_DARK)
+                     for i, h in enumerate(headings, start=1)])
 
-    def __init__(self, ws):
-        self.ws = ws
-        self._looks: dict[str, WriteOnlyCell] = {}
+    def look(self, name: str, **props):
+        if (fmt := self._formats.get(name)) is None:
+            fmt = self._formats[name] = self.wb.add_format(props)
+        return fmt
 
-    def __call__(self, value, look: str | None = None, **style):
-        if look is None and not (isinstance(value, str) and value.startswith("=")):
-            return value  # a plain value: openpyxl makes its cell as it writes the row
-        cell = WriteOnlyCell(self.ws, value)
-        if cell.data_type == "f":
-            cell.data_type = "s"
-        if look is not None:
-            if (proto := self._looks.get(look)) is None:
-                proto = self._looks[look] = WriteOnlyCell(self.ws)
-                for name, attr in style.items():
-                    setattr(proto, name, attr)
-            cell._style = copy(proto._style)  # openpyxl's own way of copying a cell's style
-        return cell
+    def append(self, values: list) -> None:
+        """One row: plain values, or (value, look name, format properties) for a formatted cell."""
+        ws, row = self.ws, self.row
+        for col, value in enumerate(values):
+            fmt = None
+            if type(value) is tuple:
+                value, name, props = value
+                fmt = self.look(name, **props)
+            if value is None or value == "":
+                if fmt is not None:
+                    ws.write_blank(row, col, None, fmt)
+            elif type(value) is _Link:
+                ws.write_url(row, col, value, string=value)  # in Excel's "Hyperlink" style
+            elif isinstance(value, str):
+                ws.write_string(row, col, value, fmt)
+            elif isinstance(value, (date, datetime)):
+                ws.write_datetime(row, col, value, fmt)
+            else:
+                ws.write_number(row, col, value, fmt)
+        self.row += 1
 
-    def link(self, url: str | None) -> WriteOnlyCell | None:
-        """A clickable link for an absolute URL; other text as it is."""
-        if not url:
-            return None
-        if not url.startswith(("https://", "http://")):
-            return self(url)
-        cell = self(url, "link", style="Hyperlink")
-        cell.hyperlink = url
-        return cell
+    def link(self, url: str | None):
+        """A clickable link for an absolute URL (within Excel's limits); other text as it is."""
+        if not url or not url.startswith(("https://", "http://")) or len(url) > _MAX_URL or self.links >= _MAX_LINKS:
+            return url
+        self.links += 1
+        return _Link(url)
 
-
-def _sheet(wb: Workbook, title: str, headings: list[str], widths: list[int], heading_fills: dict[int, str] | None = None):
-    """A write-only sheet with its column widths, frozen heading row and (bold, coloured) headings."""
-    ws = wb.create_sheet(title)
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A2"
-    cells = _Cells(ws)
-    heads = []
-    for i, heading in enumerate(headings, start=1):
-        fill = (heading_fills or {}).get(i)
-        heads.append(cells(heading, f"head-{fill}", font=Font(bold=True) if fill else _HEAD_FONT,
-                           fill=PatternFill("solid", fgColor=fill) if fill else _HEAD_FILL,
-                           alignment=Alignment(vertical="center", wrap_text=True)))
-    ws.append(heads)
-    return ws, cells
+    def finish(self) -> None:
+        self.ws.autofilter(0, 0, max(self.row - 1, 0), self.columns - 1)
 
 
-def _filter(ws, columns: int, rows: int) -> None:
-    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1)}"
+class _Link(str):
+    """A URL _Sheet.append writes as a hyperlink."""
 
 
 def _summary_rows(names: list[tuple[object, str]], summary: dict) -> list[list]:
@@ -217,47 +216,56 @@ def _summary_rows(names: list[tuple[object, str]], summary: dict) -> list[list]:
 
 def write_xlsx(reg: Register, directory: str | Path) -> Path:
     """register.xlsx: the register sheet (coloured by status), summaries per unit and task, unassigned files."""
-    wb = Workbook(write_only=True)
-    ws, cell = _sheet(wb, "Sổ theo dõi", XLSX_HEADINGS, [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
-    for r in reg.rows:
-        status = cell(r.status_label, f"{r.status}{'-removed' if r.removed else ''}",
-                      fill=PatternFill("solid", fgColor=STATUS_FILLS[r.status]),
-                      **({"font": Font(italic=True)} if r.removed else {}))
-        ws.append([cell(r.unit_name), cell(r.unit), cell(r.task), cell(reg.full_title(r.task)), r.milestone,
-                   cell(period_label_vi(r.period, r.due)),
-                   cell(r.due, "date", number_format="dd/mm/yyyy") if r.due else None,
-                   _ongoing(r) or None, status,
-                   cell(_local_naive(r.submitted_at), "time", number_format="dd/mm/yyyy hh:mm") if r.submitted_at else None,
-                   _present_files(r), cell(r.folder), cell.link(r.url), cell(_row_note(r, reg) or None)])
-    _filter(ws, len(XLSX_HEADINGS), len(reg.rows) + 1)
+    path = Path(directory) / XLSX_NAME
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        wb = xlsxwriter.Workbook(tmp, {"in_memory": True,
+                                       "strings_to_numbers": False, "strings_to_formulas": False,
+                                       "strings_to_urls": False})
+        date_look = ("date", {"num_format": "dd/mm/yyyy"})
+        time_look = ("time", {"num_format": "dd/mm/yyyy hh:mm"})
+        ws = _Sheet(wb, "Sổ theo dõi", XLSX_HEADINGS, [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
+        for r in reg.rows:
+            status = (r.status_label, f"{r.status}{'-removed' if r.removed else ''}",
+                      {"bg_color": f"#{STATUS_FILLS[r.status]}", **({"italic": True} if r.removed else {})})
+            ws.append([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone,
+                       period_label_vi(r.period, r.due), (r.due, *date_look) if r.due else None,
+                       _ongoing(r), status, (_local_naive(r.submitted_at), *time_look) if r.submitted_at else None,
+                       _present_files(r), r.folder, ws.link(r.url), _row_note(r, reg)])
+        ws.finish()
 
-    status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
-    fills = {col: STATUS_FILLS[status] for col, status in enumerate(STATUS_ORDER, start=3)}
-    names = reg.unit_names()
-    for title, first, second, widths, summary, name_of in (
-            ("Theo đơn vị", "Mã đơn vị", "Đơn vị", [14, 34, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_unit(),
-             lambda u: names[u]),
-            ("Theo nhiệm vụ", "Nhiệm vụ", "Tên nhiệm vụ", [10, 56, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_task(),
-             reg.full_title)):
-        sheet, cell = _sheet(wb, title, [first, second, *status_heads, "Tổng"], widths, fills)
-        rows = _summary_rows([(k, name_of(k)) for k in summary], summary)
-        for values in rows:
-            sheet.append([cell(v) if isinstance(v, str) else v for v in values])
-        _filter(sheet, len(status_heads) + 3, len(rows) + 1)
+        status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
+        fills = {col: STATUS_FILLS[status] for col, status in enumerate(STATUS_ORDER, start=3)}
+        names = reg.unit_names()
+        for title, first, second, widths, summary, name_of in (
+                ("Theo đơn vị", "Mã đơn vị", "Đơn vị", [14, 34, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_unit(),
+                 lambda u: names[u]),
+                ("Theo nhiệm vụ", "Nhiệm vụ", "Tên nhiệm vụ", [10, 56, 16, 14, 16, 18, 16, 14, 8],
+                 reg.summary_by_task(), reg.full_title)):
+            sheet = _Sheet(wb, title, [first, second, *status_heads, "Tổng"], widths, fills)
+            for values in _summary_rows([(k, name_of(k)) for k in summary], summary):
+                sheet.append(values)
+            sheet.finish()
 
-    headings = ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú", "Lý do",
-                "Liên kết"]
-    loose, cell = _sheet(wb, "Chưa xếp chỗ", headings, [30, 70, 30, 14, 18, 30, 50, 40])
-    for f in reg.unassigned:
-        loose.append([cell(names.get(f.unit, f.unit) if f.unit else ""), cell(f.path), cell(f.name), f.size,
-                      cell(_local_naive(f.uploaded_at), "time", number_format="dd/mm/yyyy hh:mm") if f.uploaded_at else None,
-                      cell(("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else ""), cell(f.reason),
-                      cell.link(f.url)])
-    _filter(loose, len(headings), len(reg.unassigned) + 1)
-
-    buf = io.BytesIO()
-    wb.save(buf)
-    return atomic_write(Path(directory) / XLSX_NAME, buf.getvalue())
+        headings = ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú",
+                    "Lý do", "Liên kết"]
+        loose = _Sheet(wb, "Chưa xếp chỗ", headings, [30, 70, 30, 14, 18, 30, 50, 40])
+        for f in reg.unassigned:
+            loose.append([names.get(f.unit, f.unit) if f.unit else "", f.path, f.name, f.size,
+                          (_local_naive(f.uploaded_at), *time_look) if f.uploaded_at else None,
+                          ("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else "", f.reason,
+                          loose.link(f.url)])
+        loose.finish()
+        wb.close()
+        with open(tmp, "rb+") as fh:  # as atomic_write: on disk before it replaces the last one
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write_html(reg: Register, directory: str | Path, folder_url: Callable[[str], str | None] | None = None) -> Path:
