@@ -221,17 +221,21 @@ def child_loop(spec: dict) -> dict:
 
 def child_caldav(spec: dict) -> dict:
     """(b) The caldav library as its documentation shows: make_calendar, then add_event/add_todo per object
-    (increase_seqno=False: stored verbatim). Its "re-sync" saves everything again."""
+    (stored verbatim: increase_seqno=False where caldav has it). Its "re-sync" saves everything again."""
     import caldav
     from caldav.davclient import DAVClient
 
     counts, note = _counter()
-    orig = DAVClient._sync_request
+    # caldav 2 and later send through _sync_request, caldav 1 through request; both take (url, method, ...).
+    sender = "_sync_request" if hasattr(DAVClient, "_sync_request") else "request"
+    orig = getattr(DAVClient, sender)
 
     def counting(self, url, method="GET", *args, **kwargs):
         note(method)
         return orig(self, url, method, *args, **kwargs)
-    DAVClient._sync_request = counting
+    setattr(DAVClient, sender, counting)
+    # caldav 1 takes no increase_seqno (it would become a property of the item) and adds no SEQUENCE.
+    verbatim = {} if sender == "request" else {"increase_seqno": False}
 
     acc, objects = spec["account"], _objects(spec)
     failed: Counter = Counter()
@@ -250,7 +254,7 @@ def child_caldav(spec: dict) -> dict:
         cal = cals[it["calendar"]]
         add = cal.add_todo if "BEGIN:VTODO" in it["ics"] else cal.add_event
         try:
-            add(it["ics"], increase_seqno=False)
+            add(it["ics"], **verbatim)
             written += 1
         except Exception as exc:  # noqa: BLE001 - a peer's failure is a figure, not a crash
             failed[type(exc).__name__] += 1
