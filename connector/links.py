@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import quote
 
 from connector.text import nfc
@@ -22,6 +23,12 @@ _APP_PATH = re.compile(r"/(?:index\.php|apps)(?:/.*)?$")
 
 def _norm(path: str) -> str:
     return "/".join(p for p in nfc(path).split("/") if p)
+
+
+@lru_cache(maxsize=8192)
+def _quoted(name: str) -> str:
+    """One path segment percent-encoded (a register links thousands of paths made of a few hundred names)."""
+    return quote(name, safe="")
 
 
 class Links:
@@ -70,5 +77,5 @@ class Links:
         if self.nextcloud is not None:
             fid = self.ids.get(_norm(path))
             return f"{self.nextcloud}/index.php/f/{fid}" if fid else None
-        rel = "/".join(quote(p, safe="") for p in _norm(path).split("/") if p)
+        rel = "/".join(_quoted(p) for p in _norm(path).split("/"))
         return f"{self.web_base}/{rel}"
