@@ -11,11 +11,13 @@ register.xlsx holds real dates; an ongoing task has no due date and says so in i
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -277,9 +279,24 @@ def write_all(reg: Register, directory: str | Path,
               folder_url: Callable[[str], str | None] | None = None) -> dict[str, Path]:
     """All four exports into directory (created if missing); keys json, csv, xlsx, html."""
     Path(directory).mkdir(parents=True, exist_ok=True)
-    return {
-        "json": write_json(reg, directory),
-        "csv": write_csv(reg, directory),
-        "xlsx": write_xlsx(reg, directory),
-        "html": write_html(reg, directory, folder_url),
-    }
+    with _collector_paused():
+        return {
+            "json": write_json(reg, directory),
+            "csv": write_csv(reg, directory),
+            "xlsx": write_xlsx(reg, directory),
+            "html": write_html(reg, directory, folder_url),
+        }
+
+
+@contextmanager
+def _collector_paused():
+    """The exports make a few hundred thousand short-lived objects and no reference cycles; meanwhile the
+    cyclic garbage collector would walk the whole job's heap (plan, items, state) again and again for
+    nothing: 0.1-0.15 s of a 0.9 s export at 200 units."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
