@@ -14,8 +14,6 @@ import csv
 import gc
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -218,56 +216,45 @@ def _summary_rows(names: list[tuple[object, str]], summary: dict) -> list[list]:
 
 def write_xlsx(reg: Register, directory: str | Path) -> Path:
     """register.xlsx: the register sheet (coloured by status), summaries per unit and task, unassigned files."""
-    path = Path(directory) / XLSX_NAME
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp, {"in_memory": True,
-                                       "strings_to_numbers": False, "strings_to_formulas": False,
-                                       "strings_to_urls": False})
-        date_look = ("date", {"num_format": "dd/mm/yyyy"})
-        time_look = ("time", {"num_format": "dd/mm/yyyy hh:mm"})
-        ws = _Sheet(wb, "Sổ theo dõi", XLSX_HEADINGS, [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
-        for r in reg.rows:
-            status = (r.status_label, f"{r.status}{'-removed' if r.removed else ''}",
-                      {"bg_color": f"#{STATUS_FILLS[r.status]}", **({"italic": True} if r.removed else {})})
-            ws.append([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone,
-                       period_label_vi(r.period, r.due), (r.due, *date_look) if r.due else None,
-                       _ongoing(r), status, (_local_naive(r.submitted_at), *time_look) if r.submitted_at else None,
-                       _present_files(r), r.folder, ws.link(r.url), _row_note(r, reg)])
-        ws.finish()
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False})
+    date_look = ("date", {"num_format": "dd/mm/yyyy"})
+    time_look = ("time", {"num_format": "dd/mm/yyyy hh:mm"})
+    ws = _Sheet(wb, "Sổ theo dõi", XLSX_HEADINGS, [30, 14, 10, 60, 6, 20, 13, 12, 26, 17, 8, 60, 40, 50])
+    for r in reg.rows:
+        status = (r.status_label, f"{r.status}{'-removed' if r.removed else ''}",
+                  {"bg_color": f"#{STATUS_FILLS[r.status]}", **({"italic": True} if r.removed else {})})
+        ws.append([r.unit_name, r.unit, r.task, reg.full_title(r.task), r.milestone,
+                   period_label_vi(r.period, r.due), (r.due, *date_look) if r.due else None,
+                   _ongoing(r), status, (_local_naive(r.submitted_at), *time_look) if r.submitted_at else None,
+                   _present_files(r), r.folder, ws.link(r.url), _row_note(r, reg)])
+    ws.finish()
 
-        status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
-        fills = {col: STATUS_FILLS[status] for col, status in enumerate(STATUS_ORDER, start=3)}
-        names = reg.unit_names()
-        for title, first, second, widths, summary, name_of in (
-                ("Theo đơn vị", "Mã đơn vị", "Đơn vị", [14, 34, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_unit(),
-                 lambda u: names[u]),
-                ("Theo nhiệm vụ", "Nhiệm vụ", "Tên nhiệm vụ", [10, 56, 16, 14, 16, 18, 16, 14, 8],
-                 reg.summary_by_task(), reg.full_title)):
-            sheet = _Sheet(wb, title, [first, second, *status_heads, "Tổng"], widths, fills)
-            for values in _summary_rows([(k, name_of(k)) for k in summary], summary):
-                sheet.append(values)
-            sheet.finish()
+    status_heads = [STATUS_LABELS_VI[s] for s in STATUS_ORDER]
+    fills = {col: STATUS_FILLS[status] for col, status in enumerate(STATUS_ORDER, start=3)}
+    names = reg.unit_names()
+    for title, first, second, widths, summary, name_of in (
+            ("Theo đơn vị", "Mã đơn vị", "Đơn vị", [14, 34, 16, 14, 16, 18, 16, 14, 8], reg.summary_by_unit(),
+             lambda u: names[u]),
+            ("Theo nhiệm vụ", "Nhiệm vụ", "Tên nhiệm vụ", [10, 56, 16, 14, 16, 18, 16, 14, 8],
+             reg.summary_by_task(), reg.full_title)):
+        sheet = _Sheet(wb, title, [first, second, *status_heads, "Tổng"], widths, fills)
+        for values in _summary_rows([(k, name_of(k)) for k in summary], summary):
+            sheet.append(values)
+        sheet.finish()
 
-        headings = ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú",
-                    "Lý do", "Liên kết"]
-        loose = _Sheet(wb, "Chưa xếp chỗ", headings, [30, 70, 30, 14, 18, 30, 50, 40])
-        for f in reg.unassigned:
-            loose.append([names.get(f.unit, f.unit) if f.unit else "", f.path, f.name, f.size,
-                          (_local_naive(f.uploaded_at), *time_look) if f.uploaded_at else None,
-                          ("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else "", f.reason,
-                          loose.link(f.url)])
-        loose.finish()
-        wb.close()
-        with open(tmp, "rb+") as fh:  # as atomic_write: on disk before it replaces the last one
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    headings = ["Đơn vị (đoán)", "Đường dẫn", "Tên tệp", "Kích thước (byte)", "Thời điểm tải lên", "Ghi chú",
+                "Lý do", "Liên kết"]
+    loose = _Sheet(wb, "Chưa xếp chỗ", headings, [30, 70, 30, 14, 18, 30, 50, 40])
+    for f in reg.unassigned:
+        loose.append([names.get(f.unit, f.unit) if f.unit else "", f.path, f.name, f.size,
+                      (_local_naive(f.uploaded_at), *time_look) if f.uploaded_at else None,
+                      ("Đã bị xoá" + (f": {f.note}" if f.note else "")) if f.removed else "", f.reason,
+                      loose.link(f.url)])
+    loose.finish()
+    wb.close()
+    return atomic_write(Path(directory) / XLSX_NAME, buf.getvalue())
 
 
 def write_html(reg: Register, directory: str | Path, folder_url: Callable[[str], str | None] | None = None) -> Path:
