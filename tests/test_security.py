@@ -280,3 +280,28 @@ def test_a_todo_never_starts_on_its_due_day():
     _cals, items = build_desired(plan, [unit], [ob])
     todo = next(i for i in items if "-td-" in i.uid)
     assert "DUE;VALUE=DATE:20220315" in todo.ics and "DTSTART" not in todo.ics.split("BEGIN:VTODO", 1)[1]
+
+
+def test_a_file_named_with_control_characters_is_listed_and_every_export_written(tmp_path):
+    """A name with a control character (possible on a WebDAV server that stores names as given) used to
+    stop register.xlsx (openpyxl refuses such text); it is listed like any other file, in the spreadsheet
+    written Excel's way (_x0001_)."""
+    unit = Unit(id="cb-x", name="Chi bộ X", group="x")
+    plan = Plan(title="Kế hoạch", code="kh", tasks=[Task(number=1, title="Nhiệm vụ", text="…")])
+    ob = Obligation(unit=unit.id, task=1, milestone=1, period="2022-02-28", due=date(2022, 2, 28),
+                    kind=MilestoneKind.ONCE, folder=f"{unit_folder(unit)}/01 – Nhiệm vụ/Tháng 02-2022")
+    name = "bao\x01cao\x0b.pdf"
+    filed = datetime(2022, 2, 1, 9, tzinfo=VN)
+    files = [RemoteFile(path=f"{ob.folder}/{name}", name=name, size=5, uploaded_at=filed),
+             RemoteFile(path=f"{unit_folder(unit)}/{name}", name=name, size=5, uploaded_at=filed)]  # no task named
+    reg = compute_register([ob], files, [unit], plan, date(2022, 3, 1), datetime(2022, 3, 1, 8, tzinfo=VN))
+    paths = write_all(reg, tmp_path)
+    assert reg.rows[0].status is Status.SUBMITTED_ON_TIME and [f.name for f in reg.unassigned] == [name]
+    doc = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert doc["rows"][0]["files"][0]["name"] == name
+    book = openpyxl.load_workbook(paths["xlsx"])
+    assert book["Sổ theo dõi"].cell(2, 9).value == "Hoàn thành đúng hạn" and book["Sổ theo dõi"].cell(2, 11).value == 1
+    assert book["Chưa xếp chỗ"].cell(2, 3).value == "bao_x0001_cao_x000B_.pdf"
+    with paths["csv"].open(encoding="utf-8-sig", newline="") as f:
+        assert next(r for r in csv.DictReader(f))["Số tệp"] == "1"
+    assert "Hoàn thành đúng hạn" in paths["html"].read_text(encoding="utf-8")
