@@ -942,6 +942,8 @@ def peer_versions() -> dict:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = None
+    if out["urllib3-future"]:
+        out["urllib3"] = None  # its files replaced urllib3's; only urllib3's metadata is left
     return out
 
 
